@@ -1,0 +1,76 @@
+"""xportcn-async: the async Python SDK for the Xportcn KA open API."""
+
+from .client import DEFAULT_BASE_URL, RequestEvent, ResponseEvent, XportcnClient
+from .converter import from_wire, to_wire, validate
+from .credentials import Credentials
+from .endpoints import ENDPOINTS, Endpoint
+from .errors import (
+    APIError,
+    AuthenticationError,
+    BadRequestError,
+    ClientClosedError,
+    ConfigurationError,
+    ConflictError,
+    ConnectError,
+    ConnectionDroppedError,
+    FieldError,
+    MalformedResponseError,
+    NotFoundError,
+    OutcomeUnknownError,
+    RateLimitError,
+    RequestTimeoutError,
+    ServerError,
+    TransportError,
+    ValidationError,
+    XportcnError,
+)
+from .models import *  # noqa: F403
+from .models import __all__ as _models_all
+from .retry import RetryPolicy
+from .signing import DefaultSigner, SignedParams, Signer, signature
+from .transports import AiohttpTransport, InMemoryTransport, Request, Response, Timeout, Transport
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "ENDPOINTS",
+    "APIError",
+    "AiohttpTransport",
+    "AuthenticationError",
+    "BadRequestError",
+    "ClientClosedError",
+    "ConfigurationError",
+    "ConflictError",
+    "ConnectError",
+    "ConnectionDroppedError",
+    "Credentials",
+    "DefaultSigner",
+    "Endpoint",
+    "FieldError",
+    "InMemoryTransport",
+    "MalformedResponseError",
+    "NotFoundError",
+    "OutcomeUnknownError",
+    "RateLimitError",
+    "Request",
+    "RequestEvent",
+    "RequestTimeoutError",
+    "Response",
+    "ResponseEvent",
+    "RetryPolicy",
+    "ServerError",
+    "SignedParams",
+    "Signer",
+    "Timeout",
+    "Transport",
+    "TransportError",
+    "ValidationError",
+    "XportcnClient",
+    "XportcnError",
+    "from_wire",
+    "signature",
+    "to_wire",
+    "validate",
+    *_models_all,
+]

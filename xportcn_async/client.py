@@ -1,0 +1,399 @@
+"""The async client session."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping
+from types import TracebackType
+from typing import Any, TypeVar
+from urllib.parse import urlencode, urlsplit
+
+import attrs
+
+from .converter import REQUEST_ID_KEY, converter, to_wire, validate
+from .credentials import Credentials
+from .endpoints import ENDPOINTS, Auth, Endpoint, EnvelopeStyle
+from .envelope import Envelope, decode
+from .errors import (
+    APIError,
+    ClientClosedError,
+    ConfigurationError,
+    MalformedResponseError,
+    TransportError,
+)
+from .models import Acknowledgement
+from .retry import ErrorKind, RetryPolicy, classify, decide
+from .signing import DefaultSigner, Signer
+from .transports import AiohttpTransport, Request, Response, Timeout, Transport
+
+DEFAULT_BASE_URL = "https://www.xportcn.com/api"
+
+logger = logging.getLogger("xportcn_async")
+T = TypeVar("T")
+
+
+@attrs.frozen(kw_only=True)
+class RequestEvent:
+    """Passed to ``on_request`` before each attempt. Holds no secrets."""
+
+    operation: str
+    path: str
+    attempt: int
+
+
+@attrs.frozen(kw_only=True)
+class ResponseEvent:
+    """Passed to ``on_response`` after each attempt, successful or not. Holds no secrets."""
+
+    operation: str
+    path: str
+    attempt: int
+    elapsed: float
+    status: int | None
+    request_id: str | None
+    error: Exception | None = None
+
+
+RequestHook = Callable[[RequestEvent], None]
+ResponseHook = Callable[[ResponseEvent], None]
+
+
+def _as_timeout(value: Timeout | float | None) -> Timeout | None:
+    if value is None or isinstance(value, Timeout):
+        return value
+    return Timeout(total=float(value))
+
+
+@attrs.frozen(kw_only=True)
+class _Options:
+    timeout: Timeout
+    retry: RetryPolicy
+    retry_ambiguous: bool
+
+
+class _Session:
+    """What a client and its ``with_options`` copies share."""
+
+    def __init__(self, transport: Transport, owns_transport: bool) -> None:
+        self.transport = transport
+        self.owns_transport = owns_transport
+        self.closed = False
+
+
+class XportcnClient:
+    """An async session with the Xportcn KA open API.
+
+    Use it as ``async with XportcnClient(credentials) as client:``, or call :meth:`aclose`
+    when a long-lived service shuts down. It can be built outside a running event loop. All
+    requests share one connection pool.
+
+    - ``credentials``: defaults to :meth:`Credentials.from_env`.
+    - ``base_url``: HTTPS, or plain HTTP on a loopback address (the local sandbox).
+    - ``transport``: defaults to :class:`AiohttpTransport` (closed with the client; a
+      transport you pass in is yours to close).
+    - ``timeout``: a :class:`Timeout` or total seconds, per attempt.
+    - ``retry``: a :class:`RetryPolicy`.
+    - ``retry_ambiguous``: also retry non-idempotent calls (bookings) whose outcome is unknown.
+      Only for accounts that deduplicate bookings by ``renderId``.
+    - ``signer``: replaces the default (inferred) signature rule.
+    - ``paths``: corrections to the endpoint table, ``{"logistics.book": "/new/path"}``.
+    - ``on_request`` / ``on_response``: callables run for each attempt, for metrics.
+    """
+
+    def __init__(
+        self,
+        credentials: Credentials | None = None,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        transport: Transport | None = None,
+        timeout: Timeout | float | None = None,
+        retry: RetryPolicy | None = None,
+        retry_ambiguous: bool = False,
+        signer: Signer | None = None,
+        paths: Mapping[str, str] | None = None,
+        on_request: RequestHook | None = None,
+        on_response: ResponseHook | None = None,
+        connection_limit: int = 100,
+    ) -> None:
+        self.credentials = credentials if credentials is not None else Credentials.from_env()
+        self.base_url = _check_base_url(base_url)
+        self._signer: Signer = signer or DefaultSigner()
+        self._endpoints = _with_paths(paths or {})
+        self._on_request = on_request
+        self._on_response = on_response
+        owns = transport is None
+        self._session = _Session(transport or AiohttpTransport(limit=connection_limit), owns)
+        self._options = _Options(
+            timeout=_as_timeout(timeout) or Timeout(),
+            retry=retry or RetryPolicy(),
+            retry_ambiguous=retry_ambiguous,
+        )
+        self._init_resources()
+
+    def _init_resources(self) -> None:
+        from .resources import AddressesResource, LogisticsResource
+
+        self.logistics = LogisticsResource(self)
+        self.addresses = AddressesResource(self)
+
+    def with_options(
+        self,
+        *,
+        timeout: Timeout | float | None = None,
+        retry: RetryPolicy | None = None,
+        retry_ambiguous: bool | None = None,
+    ) -> XportcnClient:
+        """A copy with other defaults that shares this client's connection pool (close the
+        original, not the copy)."""
+        clone = object.__new__(XportcnClient)
+        clone.__dict__.update(self.__dict__)
+        current = self._options
+        clone._options = _Options(
+            timeout=_as_timeout(timeout) or current.timeout,
+            retry=retry or current.retry,
+            retry_ambiguous=current.retry_ambiguous if retry_ambiguous is None else retry_ambiguous,
+        )
+        clone._init_resources()
+        return clone
+
+    def __repr__(self) -> str:
+        return (
+            f"XportcnClient(base_url={self.base_url!r}, access_key={self.credentials.access_key!r})"
+        )
+
+    @property
+    def closed(self) -> bool:
+        return self._session.closed
+
+    async def __aenter__(self) -> XportcnClient:
+        if self.closed:
+            raise ClientClosedError("this XportcnClient is closed; create a new one")
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connection pool. Safe to call more than once."""
+        if self._session.closed:
+            return
+        self._session.closed = True
+        if self._session.owns_transport:
+            await self._session.transport.aclose()
+
+    def endpoint(self, name: str) -> Endpoint:
+        return self._endpoints[name]
+
+    # -- the escape hatch ------------------------------------------------------------------
+
+    async def call(
+        self,
+        path: str,
+        body: Mapping[str, Any] | None = None,
+        *,
+        auth: Auth = "H",
+        envelope: EnvelopeStyle = "K",
+        idempotent: bool = False,
+        timeout: Timeout | float | None = None,
+        retry_ambiguous: bool | None = None,
+    ) -> Any:
+        """Call any endpoint with a wire-format body and return the decoded ``data``.
+
+        Signed, retried and decoded like every other call. ``idempotent=True`` allows retrying
+        attempts whose outcome is unknown.
+        """
+        endpoint = Endpoint(
+            name=f"call {path}",
+            path=path,
+            auth=auth,
+            envelope=envelope,
+            request=None,
+            response=None,
+            idempotent=idempotent,
+        )
+        env = await self.send(
+            endpoint, body or {}, timeout=timeout, retry_ambiguous=retry_ambiguous
+        )
+        return env.data
+
+    # -- the one request path ---------------------------------------------------------------
+
+    async def request(
+        self,
+        name: str,
+        request: Any,
+        *,
+        timeout: Timeout | float | None = None,
+        retry_ambiguous: bool | None = None,
+    ) -> Any:
+        """Run table operation ``name`` with a request model (or ``None``); return the typed
+        result. Resources are thin wrappers over this."""
+        endpoint = self._endpoints[name]
+        if request is not None:
+            validate(request, subject=f"{name} request")
+            body = to_wire(request)
+        else:
+            body = {}
+        env = await self.send(endpoint, body, timeout=timeout, retry_ambiguous=retry_ambiguous)
+        return _result(endpoint, env)
+
+    async def send(
+        self,
+        endpoint: Endpoint,
+        body: Any,
+        *,
+        timeout: Timeout | float | None = None,
+        retry_ambiguous: bool | None = None,
+    ) -> Envelope:
+        """Sign, send, retry and decode one call with a wire-format ``body``."""
+        if self._session.closed:
+            raise ClientClosedError("this XportcnClient is closed; create a new one")
+        options = self._options
+        attempt_timeout = _as_timeout(timeout) or options.timeout
+        ambiguous_ok = options.retry_ambiguous if retry_ambiguous is None else retry_ambiguous
+        payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+        url = self.base_url + endpoint.path
+        transport = self._session.transport
+        attempt = 0
+        ambiguous_before = False
+        while True:
+            attempt += 1
+            signed = self._signer.sign(self.credentials, query_signed=endpoint.auth == "Q")
+            headers = {"content-type": "application/json", "accept": "application/json"}
+            headers.update(signed.headers)
+            target = f"{url}?{urlencode(signed.query)}" if signed.query else url
+            if self._on_request is not None:
+                self._on_request(
+                    RequestEvent(operation=endpoint.name, path=endpoint.path, attempt=attempt)
+                )
+            started = time.monotonic()
+            response: Response | None = None
+            try:
+                response = await transport.send(
+                    Request("POST", target, headers, payload, attempt_timeout)
+                )
+                env = decode(response, operation=endpoint.name)
+            except (TransportError, APIError) as exc:
+                elapsed = time.monotonic() - started
+                self._report(endpoint, attempt, elapsed, response, exc)
+                decision = decide(
+                    exc,
+                    operation=endpoint.name,
+                    attempt=attempt,
+                    policy=options.retry,
+                    idempotent=endpoint.idempotent,
+                    retry_ambiguous=ambiguous_ok,
+                    ambiguous_before=ambiguous_before,
+                )
+                ambiguous_before = ambiguous_before or classify(exc) is ErrorKind.AMBIGUOUS
+                if not decision.retry:
+                    assert decision.error is not None
+                    raise decision.error from (exc if decision.error is not exc else None)
+                logger.info(
+                    "%s attempt %d failed (%s); retrying in %.2f s",
+                    endpoint.name,
+                    attempt,
+                    type(exc).__name__,
+                    decision.delay,
+                )
+                await asyncio.sleep(decision.delay)
+                continue
+            self._report(
+                endpoint, attempt, time.monotonic() - started, response, None, env.request_id
+            )
+            return env
+
+    def _report(
+        self,
+        endpoint: Endpoint,
+        attempt: int,
+        elapsed: float,
+        response: Response | None,
+        error: Exception | None,
+        request_id: str | None = None,
+    ) -> None:
+        status = response.status if response is not None else None
+        if request_id is None:
+            request_id = getattr(error, "request_id", None)
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "%s attempt=%d status=%s latency=%.1fms request_id=%s%s",
+                endpoint.name,
+                attempt,
+                status,
+                elapsed * 1000,
+                request_id,
+                f" error={type(error).__name__}" if error else "",
+            )
+        if self._on_response is not None:
+            self._on_response(
+                ResponseEvent(
+                    operation=endpoint.name,
+                    path=endpoint.path,
+                    attempt=attempt,
+                    elapsed=elapsed,
+                    status=status,
+                    request_id=request_id,
+                    error=error,
+                )
+            )
+
+
+def _result(endpoint: Endpoint, env: Envelope) -> Any:
+    cls = endpoint.response
+    if cls is None:
+        return env.data
+    if cls is Acknowledgement:
+        return Acknowledgement(data=env.data, message=env.message, request_id=env.request_id)
+    data = env.data
+    if endpoint.data_key is not None and not isinstance(data, Mapping):
+        data = {endpoint.data_key: data if data is not None else []}
+    if not isinstance(data, Mapping):
+        raise MalformedResponseError(
+            f"the call succeeded but its data is {type(data).__name__}, not an object",
+            http_status=200,
+            request_id=env.request_id,
+            operation=endpoint.name,
+            body_excerpt=json.dumps(data, ensure_ascii=False)[:500],
+        )
+    try:
+        return converter.structure({**data, REQUEST_ID_KEY: env.request_id}, cls)
+    except Exception as exc:  # cattrs raises several kinds; all mean the same thing here
+        raise MalformedResponseError(
+            f"the call succeeded but its data does not match {cls.__name__}: {exc}",
+            http_status=200,
+            request_id=env.request_id,
+            operation=endpoint.name,
+            body_excerpt=json.dumps(data, ensure_ascii=False, default=str)[:500],
+        ) from exc
+
+
+def _check_base_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ConfigurationError(f"base_url must be an http(s) URL, got {url!r}")
+    if parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "localhost", "::1"):
+        raise ConfigurationError(
+            f"base_url {url!r} uses plain HTTP; only loopback addresses (the local sandbox) may"
+        )
+    return url.rstrip("/")
+
+
+def _with_paths(paths: Mapping[str, str]) -> dict[str, Endpoint]:
+    unknown = sorted(set(paths) - set(ENDPOINTS))
+    if unknown:
+        raise ConfigurationError(
+            f"paths: unknown operation(s) {', '.join(unknown)}; known: {', '.join(sorted(ENDPOINTS))}"
+        )
+    return {
+        name: attrs.evolve(e, path=paths[name]) if name in paths else e
+        for name, e in ENDPOINTS.items()
+    }

@@ -1,0 +1,281 @@
+"""The one cattrs converter: attrs models <-> wire dicts.
+
+- Python names are snake_case; wire names are camelCase unless a field says otherwise
+  (``wire_field(wire="logisticNumer")``).
+- ``None`` fields are left out of the wire dict; unknown wire fields land in ``extras`` and
+  are written back out, so nothing the server sends is dropped.
+- ``Decimal`` travels as a string and keeps its exact form (``"322.92"`` stays ``"322.92"``).
+- :func:`validate` checks a request before anything is sent and names each bad field by its
+  Python path, like ``line_items[1].quantity``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any, TypeVar, get_args
+
+import attrs
+import cattrs
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+
+from .errors import FieldError, ValidationError
+
+T = TypeVar("T")
+Check = Callable[[Any], "str | None"]
+
+_WIRE = "xportcn_wire"
+_WRAP = "xportcn_wrap"
+_CHECK = "xportcn_check"
+_ENVELOPE = "xportcn_envelope"
+_KEEP_NONE = "xportcn_keep_none"
+# The key under which the client passes the envelope's requestId into a response model.
+REQUEST_ID_KEY = "\x00requestId"
+
+
+def wire_field(
+    *,
+    wire: str | None = None,
+    wrap: str | None = None,
+    check: Check | None = None,
+    keep_none: bool = False,
+    **kwargs: Any,
+) -> Any:
+    """An attrs field with wire metadata.
+
+    ``wire``: the exact wire name, when camelCase of the Python name is wrong.
+    ``wrap``: the value sits one level down on the wire, as ``{wrap: value}``.
+    ``check``: returns a message when a value is invalid (run by :func:`validate`).
+    ``keep_none``: write ``null`` for ``None`` (by default ``None`` fields are left out).
+    """
+    metadata = dict(kwargs.pop("metadata", {}))
+    if wire is not None:
+        metadata[_WIRE] = wire
+    if wrap is not None:
+        metadata[_WRAP] = wrap
+    if check is not None:
+        metadata[_CHECK] = check
+    if keep_none:
+        metadata[_KEEP_NONE] = True
+    return attrs.field(metadata=metadata, **kwargs)
+
+
+def extras_field() -> Any:
+    """Unknown wire fields, kept as they came (``{wire name: value}``)."""
+    return attrs.field(factory=dict, repr=lambda v: repr(v) if v else "{}")
+
+
+def request_id_field() -> Any:
+    """The envelope's ``requestId`` of the response this model came from."""
+    return attrs.field(default=None, metadata={_ENVELOPE: True})
+
+
+def camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def wire_name(a: attrs.Attribute[Any]) -> str:
+    return str(a.metadata.get(_WIRE) or camel(a.name))
+
+
+# -- checks ------------------------------------------------------------------------------
+
+_COUNTRY = re.compile(r"[A-Z]{2}")
+
+
+def non_empty(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str) and not value.strip():
+        return "must not be empty"
+    if isinstance(value, (list, tuple)) and not value:
+        return "must contain at least one entry"
+    return None
+
+
+def positive(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+        return f"must be a number, got {value!r}"
+    return None if value > 0 else f"must be positive, got {value!r}"
+
+
+def country_code(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _COUNTRY.fullmatch(value):
+        return f"must be an ISO 3166-1 alpha-2 code such as 'US', got {value!r}"
+    return None
+
+
+# -- the converter -----------------------------------------------------------------------
+
+
+def _structure_decimal(value: Any, _: type) -> Decimal:
+    if isinstance(value, bool):
+        raise ValueError(f"expected a decimal amount, got {value!r}")
+    try:
+        return Decimal(str(value)) if isinstance(value, float) else Decimal(value)
+    except (InvalidOperation, TypeError) as exc:
+        raise ValueError(f"expected a decimal amount, got {value!r}") from exc
+
+
+def _make_converter() -> cattrs.Converter:
+    conv = cattrs.Converter()
+    conv.register_structure_hook(Decimal, _structure_decimal)
+    conv.register_unstructure_hook(Decimal, str)
+
+    def structure_factory(cl: type[Any]) -> Callable[[Mapping[str, Any], type[Any]], Any]:
+        fields = attrs.fields(attrs.resolve_types(cl))
+        overrides: dict[str, Any] = {}
+        known: set[str] = set()
+        has_extras = False
+        for a in fields:
+            if a.name == "extras":
+                has_extras = True
+                overrides[a.name] = override(rename="\x00extras")
+            elif a.metadata.get(_ENVELOPE):
+                overrides[a.name] = override(rename=REQUEST_ID_KEY)
+            else:
+                name = wire_name(a)
+                known.add(name)
+                wrap = a.metadata.get(_WRAP)
+                hook = None
+                if wrap is not None:
+                    inner = conv.get_structure_hook(a.type)
+
+                    def hook(v: Any, t: Any, _w: str = wrap, _h: Any = inner) -> Any:
+                        return _h(v[_w], t)
+
+                overrides[a.name] = override(rename=name, struct_hook=hook)
+        base = make_dict_structure_fn(cl, conv, **overrides)
+        if not has_extras:
+            return base
+
+        def structure(data: Mapping[str, Any], _: type[Any]) -> Any:
+            unknown = {k: v for k, v in data.items() if k not in known and k[:1] != "\x00"}
+            if unknown:
+                data = {**data, "\x00extras": unknown}
+            return base(data, cl)
+
+        return structure
+
+    def unstructure_factory(cl: type[Any]) -> Callable[[Any], dict[str, Any]]:
+        overrides: dict[str, Any] = {}
+        has_extras = False
+        omit_none: list[str] = []  # wire names left out when None (cattrs would reorder them)
+        for a in attrs.fields(attrs.resolve_types(cl)):
+            if a.name == "extras":
+                has_extras = True
+                overrides[a.name] = override(omit=True)
+            elif a.metadata.get(_ENVELOPE):
+                overrides[a.name] = override(omit=True)
+            else:
+                wrap = a.metadata.get(_WRAP)
+                hook = None
+                if wrap is not None:
+                    inner = conv.get_unstructure_hook(a.type)
+
+                    def hook(v: Any, _w: str = wrap, _h: Any = inner) -> Any:
+                        return {_w: _h(v)}
+
+                overrides[a.name] = override(rename=wire_name(a), unstruct_hook=hook)
+                if a.default is None and not a.metadata.get(_KEEP_NONE):
+                    omit_none.append(wire_name(a))
+        base = make_dict_unstructure_fn(cl, conv, **overrides)
+
+        def unstructure(obj: Any) -> dict[str, Any]:
+            out = base(obj)
+            for key in omit_none:
+                if out[key] is None:
+                    del out[key]
+            if has_extras and obj.extras:
+                out.update(obj.extras)
+            return out
+
+        return unstructure
+
+    conv.register_structure_hook_factory(attrs.has, structure_factory)
+    conv.register_unstructure_hook_factory(attrs.has, unstructure_factory)
+    return conv
+
+
+converter = _make_converter()
+
+
+def to_wire(model: Any) -> Any:
+    """An attrs model (or a list of them) as the JSON-ready wire value."""
+    return converter.unstructure(model)
+
+
+def from_wire(data: Any, cls: type[T]) -> T:
+    """Build ``cls`` from wire JSON. Raises :class:`ValidationError` naming each bad field."""
+    try:
+        return converter.structure(data, cls)
+    except (cattrs.BaseValidationError, ValueError, TypeError, KeyError) as exc:
+        raise ValidationError(getattr(cls, "__name__", str(cls)), _field_errors(exc)) from None
+
+
+def _field_errors(exc: Exception) -> list[FieldError]:
+    if isinstance(exc, cattrs.BaseValidationError):
+        errors = []
+        for line in cattrs.transform_error(exc, path="$"):
+            message, _, path = line.rpartition(" @ ")
+            errors.append(FieldError(_clean_path(path), message or line))
+        return errors
+    return [FieldError("", str(exc))]
+
+
+def _clean_path(path: str) -> str:
+    path = path.removeprefix("$").removeprefix(".")
+    return path.replace(".\x00extras", "")
+
+
+# -- validation --------------------------------------------------------------------------
+
+
+def validate(model: Any, *, subject: str | None = None) -> None:
+    """Check a request model and everything inside it; raise :class:`ValidationError`
+    listing every invalid field by its Python path."""
+    errors: list[FieldError] = []
+    _collect(model, "", errors)
+    if errors:
+        raise ValidationError(subject or type(model).__name__, errors)
+
+
+def _collect(value: Any, path: str, errors: list[FieldError]) -> None:
+    if isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            _collect(item, f"{path}[{i}]", errors)
+        return
+    for name, check, nested in _validation_plan(type(value)):
+        v = getattr(value, name)
+        p = f"{path}.{name}" if path else name
+        if check is not None and (message := check(v)):
+            errors.append(FieldError(p, message))
+        if nested and v is not None:
+            _collect(v, p, errors)
+
+
+_plans: dict[type, list[tuple[str, Check | None, bool]]] = {}
+
+
+def _validation_plan(cl: type) -> list[tuple[str, Check | None, bool]]:
+    """Per class, once: the fields that have a check or may hold models."""
+    plan = _plans.get(cl)
+    if plan is None:
+        plan = []
+        if attrs.has(cl):
+            for a in attrs.fields(attrs.resolve_types(cl)):
+                nested = a.name != "extras" and _may_hold_models(a.type)
+                if a.metadata.get(_CHECK) or nested:
+                    plan.append((a.name, a.metadata.get(_CHECK), nested))
+        _plans[cl] = plan
+    return plan
+
+
+def _may_hold_models(tp: Any) -> bool:
+    return attrs.has(tp) or any(_may_hold_models(arg) for arg in get_args(tp))

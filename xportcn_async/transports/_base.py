@@ -1,0 +1,57 @@
+"""The transport protocol: one coroutine from a request value to a response value."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Protocol, runtime_checkable
+
+import attrs
+
+
+@attrs.define(frozen=True)
+class Timeout:
+    """Per-request timeouts in seconds. ``total`` covers one attempt, from the moment it holds a
+    connection slot to the last byte of the response; waiting for a slot is not counted."""
+
+    total: float | None = 30.0
+    connect: float | None = 10.0
+
+
+@attrs.define(frozen=True)
+class Request:
+    """One HTTP attempt. ``url`` already includes the query string."""
+
+    method: str
+    url: str
+    headers: Mapping[str, str]
+    body: bytes
+    timeout: Timeout = attrs.field(factory=Timeout)
+
+
+@attrs.define(frozen=True)
+class Response:
+    """A complete HTTP response. Header names are lower-case."""
+
+    status: int
+    headers: Mapping[str, str] = attrs.field(factory=dict)
+    body: bytes = b""
+
+    @classmethod
+    def json(
+        cls, data: object, status: int = 200, headers: Mapping[str, str] | None = None
+    ) -> Response:
+        """A JSON response, for fakes and the sandbox."""
+        import json
+
+        hdrs = {"content-type": "application/json; charset=utf-8", **(headers or {})}
+        return cls(status, hdrs, json.dumps(data, ensure_ascii=False).encode())
+
+
+@runtime_checkable
+class Transport(Protocol):
+    """Send one request and return the whole response, or raise a
+    :class:`~xportcn_async.errors.TransportError`."""
+
+    async def send(self, request: Request) -> Response: ...
+
+    async def aclose(self) -> None: ...
