@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Protocol, runtime_checkable
 
@@ -17,15 +18,34 @@ class Timeout:
     connect: float | None = 10.0
 
 
+SECRET_HEADERS = frozenset({"signature"})
+_SIGN_QUERY = re.compile(r"([?&]sign=)[^&]*")
+
+
+def redact_url(url: str) -> str:
+    """``url`` with the ``sign`` query parameter masked."""
+    return _SIGN_QUERY.sub(r"\1***", url)
+
+
 @attrs.define(frozen=True)
 class Request:
-    """One HTTP attempt. ``url`` already includes the query string."""
+    """One HTTP attempt. ``url`` already includes the query string. Its repr masks the
+    signature (header and query)."""
 
     method: str
     url: str
     headers: Mapping[str, str]
     body: bytes
     timeout: Timeout = attrs.field(factory=Timeout)
+
+    def __repr__(self) -> str:
+        headers = {
+            k: ("***" if k.lower() in SECRET_HEADERS else v) for k, v in self.headers.items()
+        }
+        return (
+            f"Request(method={self.method!r}, url={redact_url(self.url)!r}, headers={headers!r}, "
+            f"body=<{len(self.body)} bytes>, timeout={self.timeout!r})"
+        )
 
 
 @attrs.define(frozen=True)

@@ -1,14 +1,10 @@
-"""Typed resource methods: thin wrappers over the endpoint table."""
+"""``client.logistics``: warehouse logistics (API.md §4.2)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from .errors import FieldError, ValidationError
-from .models import (
+from ..errors import FieldError, ValidationError
+from ..models import (
     Acknowledgement,
-    Address,
-    AddressList,
     Booking,
     BookingRequest,
     EstimateFreightRequest,
@@ -18,18 +14,11 @@ from .models import (
     RenderItem,
     UpdateDomesticLogisticsRequest,
 )
-from .transports import Timeout
-
-if TYPE_CHECKING:
-    from .client import XportcnClient
+from ..transports import Timeout
+from ._base import Resource
 
 
-class _Resource:
-    def __init__(self, client: XportcnClient) -> None:
-        self._client = client
-
-
-class LogisticsResource(_Resource):
+class LogisticsResource(Resource):
     """Warehouse logistics: estimate, preview, book, and update domestic logistics."""
 
     async def estimate_freight(
@@ -98,22 +87,5 @@ class LogisticsResource(_Resource):
         """Report the domestic (China) parcels of a booked order."""
         result: Acknowledgement = await self._client.request(
             "logistics.update_domestic_logistics", request, timeout=timeout
-        )
-        return result
-
-
-class AddressesResource(_Resource):
-    """The account's Chinese addresses."""
-
-    async def list(self, *, timeout: Timeout | float | None = None) -> AddressList:
-        result: AddressList = await self._client.request("addresses.list", None, timeout=timeout)
-        return result
-
-    async def save(
-        self, address: Address, *, timeout: Timeout | float | None = None
-    ) -> Acknowledgement:
-        """Create (``id`` 0 or ``None``) or update an address."""
-        result: Acknowledgement = await self._client.request(
-            "addresses.save", address, timeout=timeout
         )
         return result

@@ -1,0 +1,13 @@
+"""The base of every resource: a thin, typed view over the client's endpoint table."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..client import XportcnClient
+
+
+class Resource:
+    def __init__(self, client: XportcnClient) -> None:
+        self._client = client
