@@ -7,6 +7,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from types import TracebackType
 from typing import Any, TypeVar
 from urllib.parse import urlencode, urlsplit
@@ -22,6 +23,7 @@ from .errors import (
     ClientClosedError,
     ConfigurationError,
     MalformedResponseError,
+    OutcomeUnknownError,
     TransportError,
 )
 from .models import Acknowledgement
@@ -56,6 +58,16 @@ class ResponseEvent:
     request_id: str | None
     error: Exception | None = None
 
+
+@attrs.define
+class CallTally:
+    """Counts the attempts sent while it is the current :data:`call_tally` (used by the batch
+    layer to report attempts per item)."""
+
+    attempts: int = 0
+
+
+call_tally: ContextVar[CallTally | None] = ContextVar("xportcn_call_tally", default=None)
 
 RequestHook = Callable[[RequestEvent], None]
 ResponseHook = Callable[[ResponseEvent], None]
@@ -243,7 +255,13 @@ class XportcnClient:
         else:
             body = {}
         env = await self.send(endpoint, body, timeout=timeout, retry_ambiguous=retry_ambiguous)
-        return _result(endpoint, env)
+        try:
+            return _result(endpoint, env)
+        except MalformedResponseError as exc:
+            if endpoint.idempotent:
+                raise
+            # The write went through, but we cannot read what it created (the order id).
+            raise OutcomeUnknownError(endpoint.name, exc, attempts=1) from exc
 
     async def send(
         self,
@@ -262,10 +280,13 @@ class XportcnClient:
         payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
         url = self.base_url + endpoint.path
         transport = self._session.transport
+        tally = call_tally.get()
         attempt = 0
         ambiguous_before = False
         while True:
             attempt += 1
+            if tally is not None:
+                tally.attempts += 1
             signed = self._signer.sign(self.credentials, query_signed=endpoint.auth == "Q")
             headers = {"content-type": "application/json", "accept": "application/json"}
             headers.update(signed.headers)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import AsyncIterable, Iterable
+from typing import TYPE_CHECKING
+
 from ..errors import FieldError, ValidationError
 from ..models import (
     Acknowledgement,
@@ -16,6 +20,10 @@ from ..models import (
 )
 from ..transports import Timeout
 from ._base import Resource
+
+if TYPE_CHECKING:
+    from ..batch import BatchRun
+    from ..bulk import BookingInput, Journal
 
 
 class LogisticsResource(Resource):
@@ -62,6 +70,59 @@ class LogisticsResource(Resource):
             "logistics.book", request, timeout=timeout, retry_ambiguous=retry_ambiguous
         )
         return result
+
+    def book_many(
+        self,
+        requests: Iterable[BookingInput] | AsyncIterable[BookingInput],
+        *,
+        concurrency: int = 64,
+        rate_limit: float | None = None,
+        burst: int = 1,
+        ordered: bool = False,
+        window: int | None = None,
+        preview_missing: bool = True,
+        journal: str | os.PathLike[str] | Journal | None = None,
+        retry_ambiguous: bool = False,
+        resend_unknown: bool | None = None,
+    ) -> BatchRun[BookingInput, Booking]:
+        """Book many orders concurrently; an async iterator of one outcome per input.
+
+        ``requests`` (any iterable or async iterable, read lazily) holds
+        :class:`BookingRequest` values, or :class:`~xportcn_async.bulk.InvalidInput` for inputs
+        that could not be read (they become ``rejected`` outcomes). A request without a
+        ``render_id`` is previewed first when ``preview_missing`` is true.
+
+        - ``concurrency``: bookings in flight at once. ``rate_limit``: starts per second,
+          ``burst`` of them back to back at most (default 1: no burst above the rate).
+        - ``ordered``: yield in input order, holding back at most ``window`` (default:
+          ``concurrency``) finished outcomes.
+        - ``journal``: a JSONL path (or :class:`~xportcn_async.bulk.Journal`). Outcomes are
+          appended as they happen. Running the same input with the same journal skips what is
+          ``booked``, retries what ``failed`` or was ``rejected``, and reports without resending
+          what is ``unknown`` (or was in flight when the process died), unless
+          ``resend_unknown`` (default: ``retry_ambiguous``). With a journal, a key that appears
+          twice in one input is rejected the second time.
+        - ``retry_ambiguous``: retry bookings whose outcome is unknown. Only for accounts that
+          deduplicate bookings by ``renderId``.
+
+        Use it as ``async with client.logistics.book_many(...) as run: async for outcome in
+        run: ...``; ``run.report`` has counts, throughput and latency percentiles.
+        """
+        from ..bulk import book_many
+
+        return book_many(
+            self._client,
+            requests,
+            concurrency=concurrency,
+            rate_limit=rate_limit,
+            burst=burst,
+            ordered=ordered,
+            window=window,
+            preview_missing=preview_missing,
+            journal=journal,
+            retry_ambiguous=retry_ambiguous,
+            resend_unknown=resend_unknown,
+        )
 
     @staticmethod
     def preview_for(request: BookingRequest) -> PreviewFreightRequest:

@@ -1,0 +1,191 @@
+"""The generic batch engine: one outcome per input, lazy input, order, cancellation."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import random
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from xportcn_async.batch import LatencyHistogram, RateLimiter, Status, batch
+from xportcn_async.errors import (
+    BadRequestError,
+    ConnectionDroppedError,
+    OutcomeUnknownError,
+    ServerError,
+    ValidationError,
+)
+
+
+async def test_every_input_gets_exactly_one_outcome_and_failures_do_not_stop_the_batch() -> None:
+    async def work(n: int) -> int:
+        await asyncio.sleep(random.random() / 1000)
+        if n % 5 == 0:
+            raise BadRequestError("no", http_status=200, code=400)
+        if n % 7 == 0:
+            raise ServerError("down", http_status=503, code=503)
+        if n % 11 == 0:
+            raise OutcomeUnknownError("op", ConnectionDroppedError("x"), attempts=1)
+        return n * 2
+
+    async with batch(work, range(200), concurrency=16, key=str) as run:
+        outcomes = [o async for o in run]
+    assert sorted(o.index for o in outcomes) == list(range(200))
+    by_index = {o.index: o for o in outcomes}
+    assert by_index[5].status is Status.REJECTED
+    assert by_index[7].status is Status.FAILED
+    assert by_index[11].status is Status.UNKNOWN
+    assert by_index[2].status is Status.OK and by_index[2].result == 4
+    assert by_index[3].key == "3"
+    assert run.report.total == 200
+    assert run.report.count(Status.REJECTED) == len([n for n in range(200) if n % 5 == 0])
+
+
+async def test_input_is_consumed_lazily_within_concurrency_plus_window() -> None:
+    pulled = 0
+    consumed = 0
+    max_ahead = 0
+
+    def source() -> Iterator[int]:
+        nonlocal pulled, max_ahead
+        for n in range(100_000):
+            pulled += 1
+            max_ahead = max(max_ahead, pulled - consumed)
+            yield n
+
+    async def work(n: int) -> int:
+        if n % 100 == 0:
+            await asyncio.sleep(0)
+        return n
+
+    async with batch(work, source(), concurrency=8, window=8) as run:
+        async for _ in run:
+            consumed += 1
+    assert consumed == 100_000
+    assert max_ahead <= 8 + 8 + 1
+
+
+async def test_async_iterable_input_and_ordered_mode_yields_in_input_order() -> None:
+    async def source() -> AsyncIterator[int]:
+        for n in range(300):
+            yield n
+
+    async def work(n: int) -> int:
+        await asyncio.sleep(random.random() / 500)
+        return n
+
+    async with batch(work, source(), concurrency=20, ordered=True, window=10) as run:
+        indexes = [o.index async for o in run]
+    assert indexes == list(range(300))
+
+
+async def test_ordered_mode_holds_back_at_most_the_window_behind_a_slow_item() -> None:
+    release = asyncio.Event()
+    started: list[int] = []
+
+    async def work(n: int) -> int:
+        started.append(n)
+        if n == 0:
+            await release.wait()
+        return n
+
+    async with batch(work, itertools.count(), concurrency=4, ordered=True, window=6) as run:
+        first = asyncio.ensure_future(run.__anext__())
+        for _ in range(50):
+            await asyncio.sleep(0)
+        # item 0 blocks; the others may finish but only concurrency + window were taken
+        assert len(started) <= 4 + 6
+        release.set()
+        assert (await first).index == 0
+
+
+async def test_cancelling_the_consumer_leaves_no_tasks_behind() -> None:
+    in_flight = 0
+
+    async def work(n: int) -> int:
+        nonlocal in_flight
+        in_flight += 1
+        try:
+            await asyncio.sleep(10)
+        finally:
+            in_flight -= 1
+        return n
+
+    run = batch(work, range(1000), concurrency=10)
+
+    async def consume() -> None:
+        async for _ in run:
+            pass
+
+    task = asyncio.ensure_future(consume())
+    await asyncio.sleep(0.05)
+    assert in_flight == 10
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert in_flight == 0
+    others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    assert others == []
+
+
+async def test_stop_finishes_in_flight_items_and_takes_no_new_ones() -> None:
+    async def work(n: int) -> int:
+        await asyncio.sleep(0.01)
+        return n
+
+    async with batch(work, range(1000), concurrency=5) as run:
+        outcomes = []
+        async for o in run:
+            outcomes.append(o)
+            if len(outcomes) == 3:
+                run.stop()
+    assert 3 <= len(outcomes) <= 3 + 5 + 5
+    assert all(o.status is Status.OK for o in outcomes)
+
+
+async def test_a_bad_item_is_rejected_locally_and_the_others_still_go() -> None:
+    async def work(n: int) -> int:
+        if n == 3:
+            raise ValidationError("booking 3", [])
+        return n
+
+    async with batch(work, range(10), concurrency=3) as run:
+        statuses = {o.index: o.status async for o in run}
+    assert statuses[3] is Status.REJECTED
+    assert sum(s is Status.OK for s in statuses.values()) == 9
+
+
+async def _spaced_starts(rate: float, burst: int, starts: int) -> list[float]:
+    """The start times of back-to-back acquisitions, on a fake clock."""
+    clock = [100.0]
+
+    async def fake_sleep(seconds: float) -> None:
+        clock[0] += seconds
+
+    limiter = RateLimiter(rate, burst, clock=lambda: clock[0], sleep=fake_sleep)
+    times = []
+    for _ in range(starts):
+        await limiter.acquire()
+        times.append(round(clock[0] - 100.0, 6))
+    return times
+
+
+async def test_rate_limiter_spaces_starts_evenly_with_no_burst_by_default() -> None:
+    assert await _spaced_starts(100, 1, 5) == [0.0, 0.01, 0.02, 0.03, 0.04]
+
+
+async def test_rate_limiter_burst_lets_that_many_start_back_to_back() -> None:
+    assert await _spaced_starts(10, 3, 5) == [0.0, 0.0, 0.0, 0.1, 0.2]
+
+
+def test_latency_histogram_percentiles_are_within_one_percent() -> None:
+    h = LatencyHistogram()
+    values = [i / 1000 for i in range(1, 1001)]  # 1 ms .. 1000 ms
+    random.Random(1).shuffle(values)
+    for v in values:
+        h.add(v)
+    assert h.percentile(50) == pytest.approx(0.5, rel=0.02)
+    assert h.percentile(99) == pytest.approx(0.99, rel=0.02)
+    assert h.max == 1.0

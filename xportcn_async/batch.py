@@ -1,0 +1,447 @@
+"""Run one coroutine function over many inputs: bounded concurrency, an optional rate limit,
+one outcome per input, lazy input, bounded memory.
+
+    async with batch(client.logistics.estimate_freight, requests, concurrency=32) as run:
+        async for outcome in run:
+            ...
+    print(run.report)
+
+- Inputs (any iterable or async iterable) are pulled only when a worker is free and the
+  consumer is at most ``concurrency + window`` outcomes behind, so a generator of a million
+  items is never materialised.
+- A worker takes a concurrency slot, then waits for the rate limiter, and only then starts the
+  call: time spent queueing never counts against a request's timeout.
+- One failing item never stops the others: every input gets exactly one :class:`Outcome`.
+- ``ordered=True`` yields outcomes in input order (a slow item holds back at most ``window``
+  finished ones); otherwise as they complete.
+- :meth:`BatchRun.stop` stops taking new inputs and lets in-flight work finish;
+  :meth:`BatchRun.aclose` (or leaving the ``async with`` block, or cancelling the consumer)
+  cancels in-flight work too. Either way no task is left behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import math
+import time
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
+from types import TracebackType
+from typing import Any, Generic, TypeVar
+
+import attrs
+
+from .client import CallTally, call_tally
+from .errors import APIError, OutcomeUnknownError, ValidationError
+from .retry import ErrorKind, classify
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class Status(str, enum.Enum):
+    """What happened to one input."""
+
+    OK = "ok"
+    """The call succeeded (generic batches)."""
+    BOOKED = "booked"
+    """The booking succeeded (``book_many``)."""
+    REJECTED = "rejected"
+    """Invalid input, or the API said no: the error is attached. Nothing to retry as is."""
+    FAILED = "failed"
+    """A transport or server failure after all retries. Safe to run again."""
+    UNKNOWN = "unknown"
+    """The request may have reached the server; it was not retried. Check before resending."""
+    SKIPPED = "skipped"
+    """Not sent: already done (for example booked in the journal of an earlier run)."""
+
+
+@attrs.frozen(kw_only=True)
+class Outcome(Generic[T, R]):
+    """The outcome of one input."""
+
+    index: int
+    """The input's position, from 0."""
+    key: str
+    item: T
+    status: Status
+    result: R | None = None
+    error: BaseException | None = None
+    attempts: int = 0
+    """HTTP attempts sent for this input (0 when nothing was sent)."""
+    latency: float = 0.0
+    """Seconds from the start of this input's work to its outcome (queueing excluded)."""
+
+    @property
+    def ok(self) -> bool:
+        return self.status in (Status.OK, Status.BOOKED)
+
+
+def status_for_error(error: BaseException) -> Status:
+    """How a failed call is reported: ``unknown``, ``rejected`` or ``failed``."""
+    if isinstance(error, OutcomeUnknownError):
+        return Status.UNKNOWN
+    if isinstance(error, ValidationError):
+        return Status.REJECTED
+    if isinstance(error, APIError) and classify(error) is ErrorKind.FINAL:
+        return Status.REJECTED
+    return Status.FAILED
+
+
+class LatencyHistogram:
+    """Latency percentiles in bounded memory: log-spaced buckets 1 % wide, from 10 µs."""
+
+    _BASE = 1e-5
+    _RATIO = math.log(1.01)
+
+    def __init__(self) -> None:
+        self._buckets: dict[int, int] = {}
+        self.count = 0
+        self.max = 0.0
+
+    def add(self, seconds: float) -> None:
+        self.count += 1
+        self.max = max(self.max, seconds)
+        b = int(math.log(max(seconds, self._BASE) / self._BASE) / self._RATIO)
+        self._buckets[b] = self._buckets.get(b, 0) + 1
+
+    def percentile(self, p: float) -> float:
+        """The ``p``-th percentile (0-100), to within 1 %; 0.0 when empty."""
+        if not self.count:
+            return 0.0
+        rank = max(1, math.ceil(self.count * p / 100))
+        seen = 0
+        for b in sorted(self._buckets):
+            seen += self._buckets[b]
+            if seen >= rank:
+                return min(self._BASE * math.exp((b + 1) * self._RATIO), self.max)
+        return self.max
+
+
+class BatchReport:
+    """Counts by status, throughput and latency percentiles, updated live."""
+
+    def __init__(self) -> None:
+        self.counts: dict[Status, int] = {}
+        self.latency = LatencyHistogram()
+        self.started = time.monotonic()
+        self.finished: float | None = None
+
+    def add(self, outcome: Outcome[Any, Any]) -> None:
+        self.counts[outcome.status] = self.counts.get(outcome.status, 0) + 1
+        if outcome.attempts:
+            self.latency.add(outcome.latency)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def elapsed(self) -> float:
+        return (self.finished or time.monotonic()) - self.started
+
+    @property
+    def throughput(self) -> float:
+        """Outcomes per second."""
+        return self.total / self.elapsed if self.elapsed > 0 else 0.0
+
+    def count(self, status: Status) -> int:
+        return self.counts.get(status, 0)
+
+    def as_dict(self) -> dict[str, Any]:
+        lat = self.latency
+        return {
+            "total": self.total,
+            "counts": {
+                s.value: n for s, n in sorted(self.counts.items(), key=lambda x: x[0].value)
+            },
+            "elapsed_s": round(self.elapsed, 3),
+            "throughput_per_s": round(self.throughput, 1),
+            "latency_ms": {
+                name: round(value * 1000, 2)
+                for name, value in (
+                    ("p50", lat.percentile(50)),
+                    ("p90", lat.percentile(90)),
+                    ("p99", lat.percentile(99)),
+                    ("max", lat.max),
+                )
+            },
+        }
+
+    def __str__(self) -> str:
+        d = self.as_dict()
+        counts = ", ".join(f"{k} {v}" for k, v in d["counts"].items()) or "nothing"
+        lat = d["latency_ms"]
+        return (
+            f"{d['total']} items in {d['elapsed_s']:.2f} s ({d['throughput_per_s']:.1f}/s): "
+            f"{counts}; latency p50 {lat['p50']} ms, p90 {lat['p90']} ms, "
+            f"p99 {lat['p99']} ms, max {lat['max']} ms"
+        )
+
+
+class RateLimiter:
+    """At most ``rate`` starts per second, evenly spaced.
+
+    ``burst`` is how many starts may happen back to back after an idle spell; the default, 1,
+    allows no burst above the rate (a start every ``1/rate`` seconds at most). No lock is
+    needed: each caller reserves its slot before sleeping.
+    """
+
+    def __init__(
+        self,
+        rate: float,
+        burst: int = 1,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        if rate <= 0:
+            raise ValueError("rate_limit must be positive (requests per second)")
+        if burst < 1:
+            raise ValueError("burst must be at least 1")
+        self.interval = 1.0 / rate
+        self.burst = burst
+        self._next = 0.0
+        self._clock = clock
+        self._sleep = sleep
+
+    async def acquire(self) -> None:
+        now = self._clock()
+        slot = max(self._next, now - (self.burst - 1) * self.interval)
+        self._next = slot + self.interval
+        if slot > now:
+            await self._sleep(slot - now)
+
+
+Precheck = Callable[[T], "tuple[Status, Any, BaseException | None] | None"]
+
+_DONE: Any = object()
+
+
+class BatchRun(Generic[T, R]):
+    """An async iterator of :class:`Outcome`, and an async context manager that guarantees
+    cleanup. Build it with :func:`batch`."""
+
+    def __init__(
+        self,
+        fn: Callable[[T], Awaitable[R]],
+        items: Iterable[T] | AsyncIterable[T],
+        *,
+        concurrency: int,
+        rate_limit: float | None,
+        burst: int,
+        ordered: bool,
+        window: int | None,
+        key: Callable[[T], str] | None,
+        success: Status = Status.OK,
+        precheck: Precheck[T] | None = None,
+        on_outcome: Callable[[Outcome[T, R]], None] | None = None,
+    ) -> None:
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        self._fn = fn
+        self._items = items
+        self._concurrency = concurrency
+        self._limiter = RateLimiter(rate_limit, burst) if rate_limit else None
+        self._ordered = ordered
+        self._window = concurrency if window is None else window
+        if self._window < 0:
+            raise ValueError("window must not be negative")
+        self._key = key or (lambda item: str(getattr(item, "key", "")))
+        self._success = success
+        self._precheck = precheck
+        self._on_outcome = on_outcome
+        self.report = BatchReport()
+        self._queue: asyncio.Queue[Outcome[T, R]] = asyncio.Queue()
+        self._ahead = asyncio.Semaphore(concurrency + self._window)
+        self._pending: dict[int, Outcome[T, R]] = {}
+        self._next_index = 0  # next input index to hand out
+        self._next_yield = 0  # ordered mode: next index to deliver
+        self._iter: Any = None
+        self._async_source = isinstance(items, AsyncIterable)
+        self._pull_lock = asyncio.Lock()
+        self._stopping = False
+        self._exhausted = False
+        self._workers: list[asyncio.Task[None]] = []
+        self._supervisor: asyncio.Task[None] | None = None
+        self._closed = False
+
+    # -- control ---------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Take no new inputs; in-flight items finish and are still yielded."""
+        self._stopping = True
+
+    async def aclose(self) -> None:
+        """Stop now: cancel in-flight items (their outcomes are not yielded) and wait for
+        every task to end."""
+        self._stopping = True
+        self._closed = True
+        tasks = [*self._workers, *([self._supervisor] if self._supervisor else [])]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        self.report.finished = self.report.finished or time.monotonic()
+        aclose = getattr(self._iter, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+    async def __aenter__(self) -> BatchRun[T, R]:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    # -- iteration -------------------------------------------------------------------------
+
+    def __aiter__(self) -> AsyncIterator[Outcome[T, R]]:
+        return self
+
+    async def __anext__(self) -> Outcome[T, R]:
+        if self._closed:
+            raise StopAsyncIteration
+        if self._supervisor is None:
+            self._start()
+        try:
+            outcome = await self._queue.get()
+        except asyncio.CancelledError:
+            await self.aclose()
+            raise
+        if outcome is _DONE:
+            self._closed = True
+            self.report.finished = time.monotonic()
+            assert self._supervisor is not None
+            await self._supervisor  # re-raises an input iterator's error, if any
+            raise StopAsyncIteration
+        self._ahead.release()
+        return outcome
+
+    def _start(self) -> None:
+        self._iter = aiter(self._items) if self._async_source else iter(self._items)  # type: ignore[arg-type]
+        self._workers = [asyncio.create_task(self._worker()) for _ in range(self._concurrency)]
+        self._supervisor = asyncio.create_task(self._supervise())
+
+    async def _supervise(self) -> None:
+        results = await asyncio.gather(*self._workers, return_exceptions=True)
+        self._queue.put_nowait(_DONE)
+        for r in results:
+            if isinstance(r, BaseException) and not isinstance(r, asyncio.CancelledError):
+                raise r
+
+    async def _pull(self) -> tuple[int, T] | None:
+        """The next input and its index, or None when done or stopping."""
+        if self._stopping or self._exhausted:
+            return None
+        try:
+            if self._async_source:
+                async with self._pull_lock:
+                    if self._exhausted:
+                        return None
+                    item = await anext(self._iter)
+            else:
+                item = next(self._iter)
+        except (StopIteration, StopAsyncIteration):
+            self._exhausted = True
+            return None
+        index = self._next_index
+        self._next_index += 1
+        return index, item
+
+    async def _worker(self) -> None:
+        while True:
+            await self._ahead.acquire()
+            pulled = await self._pull()
+            if pulled is None:
+                self._ahead.release()
+                return
+            outcome = await self._run_one(*pulled)
+            self.report.add(outcome)
+            if self._on_outcome is not None:
+                self._on_outcome(outcome)
+            self._deliver(outcome)
+
+    async def _run_one(self, index: int, item: T) -> Outcome[T, R]:
+        try:
+            key = self._key(item)
+        except Exception as exc:  # a key function that fails on bad input
+            return Outcome(index=index, key="", item=item, status=Status.REJECTED, error=exc)
+        if self._precheck is not None:
+            verdict = self._precheck(item)
+            if verdict is not None:
+                status, result, error = verdict
+                return Outcome(
+                    index=index, key=key, item=item, status=status, result=result, error=error
+                )
+        if self._limiter is not None:
+            await self._limiter.acquire()
+        tally = CallTally()
+        token = call_tally.set(tally)
+        started = time.monotonic()
+        try:
+            result = await self._fn(item)
+        except Exception as exc:
+            return Outcome(
+                index=index,
+                key=key,
+                item=item,
+                status=status_for_error(exc),
+                error=exc,
+                attempts=tally.attempts,
+                latency=time.monotonic() - started,
+            )
+        finally:
+            call_tally.reset(token)
+        return Outcome(
+            index=index,
+            key=key,
+            item=item,
+            status=self._success,
+            result=result,
+            attempts=tally.attempts,
+            latency=time.monotonic() - started,
+        )
+
+    def _deliver(self, outcome: Outcome[T, R]) -> None:
+        if not self._ordered:
+            self._queue.put_nowait(outcome)
+            return
+        self._pending[outcome.index] = outcome
+        while self._next_yield in self._pending:
+            self._queue.put_nowait(self._pending.pop(self._next_yield))
+            self._next_yield += 1
+
+
+def batch(
+    fn: Callable[[T], Awaitable[R]],
+    items: Iterable[T] | AsyncIterable[T],
+    *,
+    concurrency: int = 64,
+    rate_limit: float | None = None,
+    burst: int = 1,
+    ordered: bool = False,
+    window: int | None = None,
+    key: Callable[[T], str] | None = None,
+) -> BatchRun[T, R]:
+    """Run ``fn`` over ``items``; see the module docs.
+
+    ``rate_limit`` is in calls per second (``burst`` calls may start back to back after an idle
+    spell; by default none above the rate). ``window`` (default: ``concurrency``) bounds how
+    far inputs are read ahead of the consumer. ``key`` names each item in its outcome (default:
+    the item's ``key`` attribute, if any).
+    """
+    return BatchRun(
+        fn,
+        items,
+        concurrency=concurrency,
+        rate_limit=rate_limit,
+        burst=burst,
+        ordered=ordered,
+        window=window,
+        key=key,
+    )
