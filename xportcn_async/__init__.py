@@ -26,6 +26,7 @@ from .errors import (
 )
 from .models import *  # noqa: F403
 from .models import __all__ as _models_all
+from .resources import PreviewRejectedError
 from .retry import RetryPolicy
 from .signing import DefaultSigner, SignedParams, Signer, signature
 from .transports import AiohttpTransport, InMemoryTransport, Request, Response, Timeout, Transport
@@ -52,6 +53,7 @@ __all__ = [
     "MalformedResponseError",
     "NotFoundError",
     "OutcomeUnknownError",
+    "PreviewRejectedError",
     "RateLimitError",
     "Request",
     "RequestEvent",

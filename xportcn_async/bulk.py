@@ -196,7 +196,7 @@ def book_many(
                     request_id=preview.request_id,
                     operation="logistics.preview_freight",
                 )
-            request = attrs.evolve(request, render_id=preview.render_id)
+            request = request.with_render_id(preview.render_id)
         if log is not None:
             log.started(item.key)
         return await logistics.book(request, retry_ambiguous=retry_ambiguous)

@@ -146,10 +146,21 @@ class XportcnClient:
         self._init_resources()
 
     def _init_resources(self) -> None:
-        from .resources import AddressesResource, LogisticsResource
+        from .resources import (
+            AddressesResource,
+            ImResource,
+            LogisticsResource,
+            OrdersResource,
+            ProductsResource,
+            WmsResource,
+        )
 
         self.logistics = LogisticsResource(self)
         self.addresses = AddressesResource(self)
+        self.products = ProductsResource(self)
+        self.orders = OrdersResource(self)
+        self.im = ImResource(self)
+        self.wms = WmsResource(self)
 
     def with_options(
         self,
@@ -290,7 +301,7 @@ class XportcnClient:
             signed = self._signer.sign(self.credentials, query_signed=endpoint.auth == "Q")
             headers = {"content-type": "application/json", "accept": "application/json"}
             headers.update(signed.headers)
-            target = f"{url}?{urlencode(signed.query)}" if signed.query else url
+            target = f"{url}?{_query(signed.query)}" if signed.query else url
             if self._on_request is not None:
                 self._on_request(
                     RequestEvent(operation=endpoint.name, path=endpoint.path, attempt=attempt)
@@ -395,6 +406,12 @@ def _result(endpoint: Endpoint, env: Envelope) -> Any:
             operation=endpoint.name,
             body_excerpt=json.dumps(data, ensure_ascii=False, default=str)[:500],
         ) from exc
+
+
+def _query(params: Mapping[str, str]) -> str:
+    if all(v.isalnum() and v.isascii() for v in params.values()):
+        return "&".join(f"{k}={v}" for k, v in params.items())  # the common case: no escaping
+    return urlencode(params)
 
 
 def _check_base_url(url: str) -> str:

@@ -156,6 +156,8 @@ def _make_converter() -> cattrs.Converter:
             return base
 
         def structure(data: Mapping[str, Any], _: type[Any]) -> Any:
+            if not isinstance(data, Mapping):
+                raise TypeError(f"expected an object, got {type(data).__name__}")
             unknown = {k: v for k, v in data.items() if k not in known and k[:1] != "\x00"}
             if unknown:
                 data = {**data, "\x00extras": unknown}

@@ -54,7 +54,9 @@ def decode(response: Response, *, operation: str | None = None) -> Envelope:
         if "success" in doc or "errorCode" in doc:
             code = doc.get("errorCode")
             message = doc.get("errorMsg")
-            ok = doc.get("success") is True and code in (inferred.L_SUCCESS_CODE, None)
+            ok = doc.get("success") is True and (
+                code is None or _as_int(code) == inferred.L_SUCCESS_CODE
+            )
         elif "code" in doc:
             code = doc.get("code")
             message = doc.get("msg") if "msg" in doc else doc.get("message")

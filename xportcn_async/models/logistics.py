@@ -83,8 +83,13 @@ class BookingRequest:
 
     @property
     def key(self) -> str:
-        """What identifies this booking in batch outcomes and journals."""
+        """What identifies this booking in batch outcomes and journals: the ``render_id``, or
+        the upstream order id when there is none yet."""
         return self.render_id or f"tmall:{self.tmall_order_id}"
+
+    def with_render_id(self, render_id: str) -> BookingRequest:
+        """A copy that books against the preview ``render_id``."""
+        return attrs.evolve(self, render_id=render_id)
 
 
 @attrs.frozen(kw_only=True)

@@ -2,6 +2,19 @@
 
 from ._base import Resource
 from .addresses import AddressesResource
+from .im import ImResource
 from .logistics import LogisticsResource
+from .orders import OrdersResource, PreviewRejectedError
+from .products import ProductsResource
+from .wms import WmsResource
 
-__all__ = ["AddressesResource", "LogisticsResource", "Resource"]
+__all__ = [
+    "AddressesResource",
+    "ImResource",
+    "LogisticsResource",
+    "OrdersResource",
+    "PreviewRejectedError",
+    "ProductsResource",
+    "Resource",
+    "WmsResource",
+]

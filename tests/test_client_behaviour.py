@@ -1,0 +1,633 @@
+"""The client over a scripted in-memory transport: signing per attempt, retries, what is
+never retried, options, paths, lifecycle."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+from collections.abc import Callable, Coroutine
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from xportcn_async import (
+    DEFAULT_BASE_URL,
+    Address,
+    AddressList,
+    BadRequestError,
+    Booking,
+    BookingRequest,
+    ClientClosedError,
+    ConfigurationError,
+    ConnectError,
+    ConnectionDroppedError,
+    Credentials,
+    DefaultSigner,
+    EstimateFreightRequest,
+    FreightEstimate,
+    InMemoryTransport,
+    NotFoundError,
+    OutcomeUnknownError,
+    RateLimitError,
+    Request,
+    RequestTimeoutError,
+    Response,
+    RetryPolicy,
+    ServerError,
+    Timeout,
+    XportcnClient,
+    from_wire,
+    signature,
+)
+
+BOOK_PATH = "/open/pp/logistics/orderBookingFreight"
+ESTIMATE_PATH = "/open/pp/logistics/itemLogisticsPrice"
+
+
+# -- helpers -----------------------------------------------------------------------------
+
+
+def ok_l(data: Any) -> Response:
+    return Response.json({"errorCode": 200, "errorMsg": None, "success": True, "data": data})
+
+
+def ok_k(data: Any, request_id: str = "rid-k") -> Response:
+    return Response.json({"requestId": request_id, "code": 200, "msg": "成功", "data": data})
+
+
+def unavailable() -> Response:
+    return Response(503, {"content-type": "text/plain"}, b"Service Unavailable")
+
+
+@pytest.fixture
+def booking_request(examples_dir: Path) -> BookingRequest:
+    wire = json.loads((examples_dir / "logistics/orderBookingFreight.request.json").read_text())
+    return from_wire(wire, BookingRequest)
+
+
+@pytest.fixture
+def booking_ok(examples_dir: Path) -> Response:
+    body = (examples_dir / "logistics/orderBookingFreight.response.json").read_bytes()
+    return Response(200, {"content-type": "application/json"}, body)
+
+
+@pytest.fixture
+def estimate_request(examples_dir: Path) -> EstimateFreightRequest:
+    wire = json.loads((examples_dir / "logistics/itemLogisticsPrice.request.json").read_text())
+    return from_wire(wire, EstimateFreightRequest)
+
+
+ESTIMATE_DATA = {
+    "itemId": "2048232789087639",
+    "skuId": "4970432383383",
+    "quantity": 1,
+    "freightOptions": [
+        {
+            "serviceId": "1",
+            "companyName": "UCS",
+            "serviceCategory": "STANDARD",
+            "freightFee": {"amount": "12.50", "currency": "USD"},
+            "estimatedDeliveryDays": "7-12",
+        }
+    ],
+}
+
+
+@pytest.fixture
+def make_client(credentials: Credentials, fast_retry: RetryPolicy) -> Callable[..., XportcnClient]:
+    def make(transport: InMemoryTransport, **kwargs: Any) -> XportcnClient:
+        kwargs.setdefault("retry", fast_retry)
+        return XportcnClient(credentials, transport=transport, **kwargs)
+
+    return make
+
+
+def query(request: Request) -> dict[str, list[str]]:
+    return parse_qs(urlsplit(request.url).query)
+
+
+@pytest.fixture
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Record the delays the client asks for instead of sleeping them."""
+    recorded: list[float] = []
+    real_sleep: Callable[[float], Coroutine[Any, Any, None]] = asyncio.sleep
+
+    async def fake_sleep(delay: float, *args: Any, **kwargs: Any) -> Any:
+        recorded.append(delay)
+        await real_sleep(0)
+
+    monkeypatch.setattr(asyncio, "sleep", fake_sleep)
+    return recorded
+
+
+# -- a successful booking ----------------------------------------------------------------
+
+
+async def test_book_sends_a_signed_post_and_returns_a_typed_booking(
+    make_client: Callable[..., XportcnClient],
+    credentials: Credentials,
+    booking_request: BookingRequest,
+    booking_ok: Response,
+    examples_dir: Path,
+) -> None:
+    transport = InMemoryTransport(script=[booking_ok])
+    async with make_client(transport) as client:
+        booking = await client.logistics.book(booking_request)
+
+    assert isinstance(booking, Booking)
+    assert booking.order_id == "21"
+    assert booking.order_fee is not None and booking.order_fee.amount == Decimal("322.92")
+    assert booking.tracking_numbers == ["FARJP2408000013YQ", "FARJP2408000014YQ"]
+
+    (sent,) = transport.calls
+    assert sent.method == "POST"
+    assert sent.url.split("?")[0] == DEFAULT_BASE_URL + BOOK_PATH
+    assert sent.headers["content-type"].startswith("application/json")
+    expected = json.loads((examples_dir / "logistics/orderBookingFreight.request.json").read_text())
+    assert json.loads(sent.body.decode("utf-8")) == expected
+    h = sent.headers
+    assert h["access-key"] == credentials.access_key
+    assert h["user-id"] == credentials.user_id
+    assert h["signature"] == signature(
+        credentials.access_key, h["timestamp"], h["nonce-str"], credentials.access_secret
+    )
+    assert query(sent) == {"timestamp": [h["timestamp"]], "sign": [h["signature"]]}
+
+
+async def test_header_signed_endpoints_send_no_query(
+    make_client: Callable[..., XportcnClient],
+) -> None:
+    transport = InMemoryTransport(script=[ok_k([{"id": 3, "name": "仓库"}], request_id="r-list")])
+    async with make_client(transport) as client:
+        result = await client.addresses.list()
+    assert isinstance(result, AddressList)
+    assert [a.name for a in result] == ["仓库"]
+    assert result.request_id == "r-list"
+    assert "?" not in transport.calls[0].url
+    assert "signature" in transport.calls[0].headers
+
+
+async def test_estimate_freight_returns_a_typed_estimate_with_exact_money(
+    make_client: Callable[..., XportcnClient], estimate_request: EstimateFreightRequest
+) -> None:
+    transport = InMemoryTransport(script=[ok_l(ESTIMATE_DATA)])
+    async with make_client(transport) as client:
+        estimate = await client.logistics.estimate_freight(estimate_request)
+    assert isinstance(estimate, FreightEstimate)
+    fee = estimate.freight_options[0].freight_fee
+    assert fee is not None and fee.amount == Decimal("12.50")
+
+
+# -- retries -----------------------------------------------------------------------------
+
+
+async def test_503_is_retried_with_a_fresh_signature_each_attempt(
+    credentials: Credentials,
+    fast_retry: RetryPolicy,
+    booking_request: BookingRequest,
+    booking_ok: Response,
+) -> None:
+    ticks = itertools.count(1_732_665_600.0, 1.0)
+    signer = DefaultSigner(clock=lambda: next(ticks))
+    transport = InMemoryTransport(script=[unavailable(), booking_ok])
+    async with XportcnClient(
+        credentials, transport=transport, retry=fast_retry, signer=signer
+    ) as client:
+        booking = await client.logistics.book(booking_request)
+    assert booking.order_id == "21"
+
+    first, second = transport.calls
+    assert first.body == second.body
+    for header in ("nonce-str", "signature", "timestamp"):
+        assert first.headers[header] != second.headers[header], header
+    for call in (first, second):
+        h = call.headers
+        assert h["signature"] == signature(
+            credentials.access_key, h["timestamp"], h["nonce-str"], credentials.access_secret
+        )
+        assert query(call) == {"timestamp": [h["timestamp"]], "sign": [h["signature"]]}
+
+
+async def test_429_retry_after_is_honoured(
+    make_client: Callable[..., XportcnClient],
+    estimate_request: EstimateFreightRequest,
+    sleeps: list[float],
+) -> None:
+    limited = Response(429, {"retry-after": "3"}, b"")
+    transport = InMemoryTransport(script=[limited, ok_l(ESTIMATE_DATA)])
+    async with make_client(transport) as client:
+        await client.logistics.estimate_freight(estimate_request)
+    assert len(transport.calls) == 2
+    assert sleeps == [3.0]
+
+
+async def test_429_is_retried_even_for_a_booking(
+    make_client: Callable[..., XportcnClient],
+    booking_request: BookingRequest,
+    booking_ok: Response,
+    sleeps: list[float],
+) -> None:
+    limited = Response.json({"errorCode": 429, "errorMsg": "限流", "success": False}, status=429)
+    transport = InMemoryTransport(script=[limited, booking_ok])
+    async with make_client(transport) as client:
+        await client.logistics.book(booking_request)
+    assert len(transport.calls) == 2
+    assert len(sleeps) == 1
+
+
+async def test_backoff_delays_grow_between_attempts(
+    credentials: Credentials, estimate_request: EstimateFreightRequest, sleeps: list[float]
+) -> None:
+    policy = RetryPolicy(max_retries=3, initial_delay=1.0, max_delay=100.0, jitter=0.0)
+    transport = InMemoryTransport(script=[unavailable()] * 3 + [ok_l(ESTIMATE_DATA)])
+    async with XportcnClient(credentials, transport=transport, retry=policy) as client:
+        await client.logistics.estimate_freight(estimate_request)
+    assert sleeps == [1.0, 2.0, 4.0]
+
+
+async def test_retries_are_exhausted_and_the_last_error_is_raised(
+    make_client: Callable[..., XportcnClient], estimate_request: EstimateFreightRequest
+) -> None:
+    transport = InMemoryTransport(script=[unavailable()] * 4)
+    async with make_client(transport) as client:
+        with pytest.raises(ServerError) as info:
+            await client.logistics.estimate_freight(estimate_request)
+    assert info.value.http_status == 503
+    assert len(transport.calls) == 4  # 1 + max_retries
+
+
+async def test_a_dropped_booking_is_not_retried(
+    make_client: Callable[..., XportcnClient], booking_request: BookingRequest, booking_ok: Response
+) -> None:
+    transport = InMemoryTransport(script=[ConnectionDroppedError("reset by peer"), booking_ok])
+    async with make_client(transport) as client:
+        with pytest.raises(OutcomeUnknownError) as info:
+            await client.logistics.book(booking_request)
+    assert len(transport.calls) == 1
+    assert isinstance(info.value.cause, ConnectionDroppedError)
+    assert info.value.operation == "logistics.book"
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        RequestTimeoutError("read timeout"),
+        Response(502, {"content-type": "text/html"}, b"<html>Bad Gateway</html>"),
+        Response(500, {}, b"oops"),
+        Response(200, {}, b'{"errorCode": 200, "success": true, "data": {"orderI'),
+    ],
+    ids=["timeout", "502", "500", "truncated-200"],
+)
+async def test_a_booking_that_may_have_happened_is_outcome_unknown(
+    make_client: Callable[..., XportcnClient],
+    booking_request: BookingRequest,
+    booking_ok: Response,
+    failure: Response | Exception,
+) -> None:
+    transport = InMemoryTransport(script=[failure, booking_ok])
+    async with make_client(transport) as client:
+        with pytest.raises(OutcomeUnknownError):
+            await client.logistics.book(booking_request)
+    assert len(transport.calls) == 1
+
+
+async def test_a_booking_whose_data_cannot_be_read_is_outcome_unknown(
+    make_client: Callable[..., XportcnClient], booking_request: BookingRequest
+) -> None:
+    # The server said "success" but the order id is unreadable: the order may exist.
+    transport = InMemoryTransport(script=[ok_l({"orderFee": {"amount": "x"}})])
+    async with make_client(transport) as client:
+        with pytest.raises(OutcomeUnknownError):
+            await client.logistics.book(booking_request)
+    assert len(transport.calls) == 1
+
+
+async def test_retry_ambiguous_per_call_retries_a_dropped_booking(
+    make_client: Callable[..., XportcnClient], booking_request: BookingRequest, booking_ok: Response
+) -> None:
+    transport = InMemoryTransport(script=[ConnectionDroppedError("reset"), booking_ok])
+    async with make_client(transport) as client:
+        booking = await client.logistics.book(booking_request, retry_ambiguous=True)
+    assert booking.order_id == "21"
+    assert len(transport.calls) == 2
+
+
+async def test_retry_ambiguous_per_client_retries_a_dropped_booking(
+    make_client: Callable[..., XportcnClient], booking_request: BookingRequest, booking_ok: Response
+) -> None:
+    transport = InMemoryTransport(script=[ConnectionDroppedError("reset"), booking_ok])
+    async with make_client(transport, retry_ambiguous=True) as client:
+        booking = await client.logistics.book(booking_request)
+    assert booking.order_id == "21"
+    assert len(transport.calls) == 2
+
+
+async def test_per_call_retry_ambiguous_false_overrides_the_client(
+    make_client: Callable[..., XportcnClient], booking_request: BookingRequest, booking_ok: Response
+) -> None:
+    transport = InMemoryTransport(script=[ConnectionDroppedError("reset"), booking_ok])
+    async with make_client(transport, retry_ambiguous=True) as client:
+        with pytest.raises(OutcomeUnknownError):
+            await client.logistics.book(booking_request, retry_ambiguous=False)
+    assert len(transport.calls) == 1
+
+
+async def test_with_options_retry_ambiguous_retries_a_dropped_booking(
+    make_client: Callable[..., XportcnClient], booking_request: BookingRequest, booking_ok: Response
+) -> None:
+    transport = InMemoryTransport(
+        script=[ConnectionDroppedError("reset"), booking_ok, ConnectionDroppedError("reset")]
+    )
+    async with make_client(transport) as client:
+        patient = client.with_options(retry_ambiguous=True)
+        booking = await patient.logistics.book(booking_request)
+        assert booking.order_id == "21"
+        assert len(transport.calls) == 2
+        # The original client keeps its own default.
+        with pytest.raises(OutcomeUnknownError):
+            await client.logistics.book(booking_request)
+    assert len(transport.calls) == 3
+
+
+async def test_estimate_freight_is_retried_after_a_drop(
+    make_client: Callable[..., XportcnClient], estimate_request: EstimateFreightRequest
+) -> None:
+    transport = InMemoryTransport(
+        script=[ConnectionDroppedError("reset"), RequestTimeoutError("slow"), ok_l(ESTIMATE_DATA)]
+    )
+    async with make_client(transport) as client:
+        estimate = await client.logistics.estimate_freight(estimate_request)
+    assert estimate.item_id == "2048232789087639"
+    assert len(transport.calls) == 3
+
+
+async def test_a_booking_that_could_not_connect_is_retried(
+    make_client: Callable[..., XportcnClient], booking_request: BookingRequest, booking_ok: Response
+) -> None:
+    transport = InMemoryTransport(script=[ConnectError("refused"), booking_ok])
+    async with make_client(transport) as client:
+        booking = await client.logistics.book(booking_request)
+    assert booking.order_id == "21"
+    assert len(transport.calls) == 2
+
+
+async def test_a_booking_that_never_connects_raises_connect_error(
+    make_client: Callable[..., XportcnClient], booking_request: BookingRequest
+) -> None:
+    transport = InMemoryTransport(script=[ConnectError("refused")] * 4)
+    async with make_client(transport) as client:
+        with pytest.raises(ConnectError):
+            await client.logistics.book(booking_request)
+    assert len(transport.calls) == 4
+
+
+async def test_a_booking_dropped_then_rejected_is_outcome_unknown(
+    make_client: Callable[..., XportcnClient], booking_request: BookingRequest
+) -> None:
+    # With retry_ambiguous the second attempt runs; its 409 does not prove that the first
+    # attempt did nothing.
+    conflict = Response.json({"errorCode": 409, "errorMsg": "重复", "success": False})
+    transport = InMemoryTransport(script=[ConnectionDroppedError("reset"), conflict])
+    async with make_client(transport) as client:
+        with pytest.raises(OutcomeUnknownError) as info:
+            await client.logistics.book(booking_request, retry_ambiguous=True)
+    assert len(transport.calls) == 2
+    assert info.value.attempts == 2
+
+
+@pytest.mark.parametrize(
+    ("response", "kind"),
+    [
+        (
+            Response.json({"errorCode": 400, "errorMsg": "bad body", "success": False}),
+            BadRequestError,
+        ),
+        (Response(400, {}, b"Bad Request"), BadRequestError),
+        (
+            Response.json({"errorCode": 404, "errorMsg": "no render", "success": False}),
+            NotFoundError,
+        ),
+    ],
+)
+async def test_client_errors_are_not_retried(
+    make_client: Callable[..., XportcnClient],
+    booking_request: BookingRequest,
+    response: Response,
+    kind: type[Exception],
+) -> None:
+    transport = InMemoryTransport(script=[response])
+    async with make_client(transport) as client:
+        with pytest.raises(kind):
+            await client.logistics.book(booking_request)
+    assert len(transport.calls) == 1
+
+
+async def test_rate_limit_error_is_raised_when_retries_run_out(
+    make_client: Callable[..., XportcnClient], estimate_request: EstimateFreightRequest
+) -> None:
+    transport = InMemoryTransport(script=[Response(429, {"retry-after": "0"}, b"")] * 4)
+    async with make_client(transport) as client:
+        with pytest.raises(RateLimitError):
+            await client.logistics.estimate_freight(estimate_request)
+    assert len(transport.calls) == 4
+
+
+# -- the escape hatch --------------------------------------------------------------------
+
+
+async def test_call_returns_data_and_signs_the_query(
+    make_client: Callable[..., XportcnClient], credentials: Credentials
+) -> None:
+    transport = InMemoryTransport(script=[ok_l({"renderId": "FF1"})])
+    async with make_client(transport) as client:
+        data = await client.call(
+            "/open/pp/logistics/somethingNew", {"a": "中文", "n": 1}, auth="Q", envelope="L"
+        )
+    assert data == {"renderId": "FF1"}
+    (sent,) = transport.calls
+    assert sent.url.split("?")[0] == DEFAULT_BASE_URL + "/open/pp/logistics/somethingNew"
+    q = query(sent)
+    assert set(q) == {"timestamp", "sign"}
+    assert q["timestamp"] == [sent.headers["timestamp"]]
+    assert q["sign"] == [sent.headers["signature"]]
+    assert json.loads(sent.body) == {"a": "中文", "n": 1}
+
+
+async def test_call_with_header_auth_and_k_envelope(
+    make_client: Callable[..., XportcnClient],
+) -> None:
+    transport = InMemoryTransport(script=[ok_k({"offerId": 1})])
+    async with make_client(transport) as client:
+        assert await client.call("/alibaba/ka/product/detail/get", {"offerId": 1}) == {"offerId": 1}
+    assert "?" not in transport.calls[0].url
+
+
+async def test_call_raises_typed_errors(make_client: Callable[..., XportcnClient]) -> None:
+    body = {"requestId": "r-404", "code": 404, "msg": "not found"}
+    transport = InMemoryTransport(script=[Response.json(body)])
+    async with make_client(transport) as client:
+        with pytest.raises(NotFoundError) as info:
+            await client.call("/x", {})
+    assert info.value.request_id == "r-404"
+
+
+async def test_call_is_not_retried_after_a_drop_unless_idempotent(
+    make_client: Callable[..., XportcnClient],
+) -> None:
+    transport = InMemoryTransport(
+        script=[ConnectionDroppedError("r"), ConnectionDroppedError("r"), ok_k(1)]
+    )
+    async with make_client(transport) as client:
+        with pytest.raises(OutcomeUnknownError):
+            await client.call("/x", {})
+        assert await client.call("/x", {}, idempotent=True) == 1
+    assert len(transport.calls) == 3
+
+
+# -- configuration -----------------------------------------------------------------------
+
+
+async def test_paths_override_the_endpoint_table(
+    make_client: Callable[..., XportcnClient], booking_request: BookingRequest, booking_ok: Response
+) -> None:
+    transport = InMemoryTransport(script=[booking_ok])
+    async with make_client(transport, paths={"logistics.book": "/x"}) as client:
+        await client.logistics.book(booking_request)
+    sent = transport.calls[0].url
+    assert sent.split("?")[0] == DEFAULT_BASE_URL + "/x"
+    assert "sign=" in sent  # still query-signed
+
+
+def test_unknown_path_names_are_a_configuration_error(credentials: Credentials) -> None:
+    with pytest.raises(ConfigurationError, match=r"logistics\.bok"):
+        XportcnClient(credentials, transport=InMemoryTransport(), paths={"logistics.bok": "/x"})
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://www.xportcn.com/api",
+        "http://10.0.0.5:8080",
+        "ftp://www.xportcn.com",
+        "www.xportcn.com",
+    ],
+)
+def test_insecure_or_invalid_base_urls_are_rejected(credentials: Credentials, url: str) -> None:
+    with pytest.raises(ConfigurationError):
+        XportcnClient(credentials, base_url=url, transport=InMemoryTransport())
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:8080", "http://localhost:9000/api", "http://[::1]:8000"]
+)
+def test_plain_http_is_allowed_on_loopback(credentials: Credentials, url: str) -> None:
+    XportcnClient(credentials, base_url=url, transport=InMemoryTransport())
+
+
+async def test_base_url_trailing_slash_does_not_double_the_slash(
+    make_client: Callable[..., XportcnClient],
+) -> None:
+    transport = InMemoryTransport(script=[ok_k([])])
+    async with make_client(transport, base_url="https://api.example.com/base/") as client:
+        await client.addresses.list()
+    assert transport.calls[0].url == "https://api.example.com/base/open/address/list"
+
+
+async def test_per_call_timeout_reaches_the_transport(
+    make_client: Callable[..., XportcnClient], estimate_request: EstimateFreightRequest
+) -> None:
+    transport = InMemoryTransport(script=[ok_l(ESTIMATE_DATA)] * 4)
+    async with make_client(transport, timeout=12.0) as client:
+        await client.logistics.estimate_freight(estimate_request)
+        await client.logistics.estimate_freight(estimate_request, timeout=2.5)
+        custom = Timeout(total=4.0, connect=1.0)
+        await client.logistics.estimate_freight(estimate_request, timeout=custom)
+        await client.with_options(timeout=7.0).logistics.estimate_freight(estimate_request)
+    timeouts = [c.timeout for c in transport.calls]
+    assert [t.total for t in timeouts] == [12.0, 2.5, 4.0, 7.0]
+    assert timeouts[2] == custom
+
+
+async def test_every_retry_attempt_gets_the_per_call_timeout(
+    make_client: Callable[..., XportcnClient], estimate_request: EstimateFreightRequest
+) -> None:
+    transport = InMemoryTransport(script=[unavailable(), ok_l(ESTIMATE_DATA)])
+    async with make_client(transport) as client:
+        await client.logistics.estimate_freight(estimate_request, timeout=3.0)
+    assert [c.timeout.total for c in transport.calls] == [3.0, 3.0]
+
+
+async def test_address_save_sends_the_documented_body(
+    make_client: Callable[..., XportcnClient], examples_dir: Path
+) -> None:
+    transport = InMemoryTransport(script=[Response.json({"code": 0, "msg": "string"})])
+    wire = json.loads((examples_dir / "basics/addOrUpdate.request.json").read_text())
+    async with make_client(transport) as client:
+        ack = await client.addresses.save(from_wire(wire, Address))
+    assert ack.message == "string"
+    assert json.loads(transport.calls[0].body) == wire
+    assert transport.calls[0].url == DEFAULT_BASE_URL + "/open/address/addOrUpdate"
+
+
+# -- lifecycle ---------------------------------------------------------------------------
+
+
+def test_client_can_be_constructed_outside_a_running_loop(credentials: Credentials) -> None:
+    with pytest.raises(RuntimeError):
+        asyncio.get_running_loop()
+    client = XportcnClient(credentials)  # the default aiohttp transport
+    transport = InMemoryTransport(script=[ok_k([])])
+    in_memory = XportcnClient(credentials, transport=transport)
+
+    async def use() -> None:
+        await in_memory.addresses.list()
+        await in_memory.aclose()
+        await client.aclose()
+
+    asyncio.run(use())
+    assert len(transport.calls) == 1
+    assert client.closed and in_memory.closed
+
+
+async def test_use_after_close_raises_client_closed(
+    make_client: Callable[..., XportcnClient], booking_request: BookingRequest
+) -> None:
+    transport = InMemoryTransport()
+    client = make_client(transport)
+    async with client:
+        pass
+    assert client.closed
+    with pytest.raises(ClientClosedError):
+        await client.logistics.book(booking_request)
+    with pytest.raises(ClientClosedError):
+        await client.call("/x", {})
+    with pytest.raises(ClientClosedError):
+        async with client:
+            pass
+    assert transport.calls == []
+
+
+async def test_aclose_is_idempotent_and_closes_copies_too(
+    make_client: Callable[..., XportcnClient],
+) -> None:
+    transport = InMemoryTransport()
+    client = make_client(transport)
+    copy = client.with_options(retry_ambiguous=True)
+    await client.aclose()
+    await client.aclose()
+    assert copy.closed
+    with pytest.raises(ClientClosedError):
+        await copy.call("/x", {})
+
+
+async def test_a_transport_passed_in_is_not_closed_by_the_client(
+    make_client: Callable[..., XportcnClient],
+) -> None:
+    transport = InMemoryTransport()
+    async with make_client(transport):
+        pass
+    assert not transport.closed

@@ -1,0 +1,303 @@
+"""Envelope decoding (API.md §3): both styles, every error kind, hostile bodies. Pure."""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from xportcn_async import (
+    APIError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    MalformedResponseError,
+    NotFoundError,
+    RateLimitError,
+    Response,
+    ServerError,
+    XportcnError,
+)
+from xportcn_async.envelope import Envelope, decode, retry_after
+
+
+def raw(status: int, body: bytes | str, headers: dict[str, str] | None = None) -> Response:
+    if isinstance(body, str):
+        body = body.encode()
+    return Response(status, headers or {}, body)
+
+
+def l_style(
+    code: int, *, data: Any = None, message: str | None = None, success: bool
+) -> dict[str, Any]:
+    return {"errorCode": code, "errorMsg": message, "success": success, "data": data}
+
+
+def decode_error(response: Response) -> APIError:
+    with pytest.raises(APIError) as info:
+        decode(response, operation="logistics.book")
+    return info.value
+
+
+# -- style L -----------------------------------------------------------------------------
+
+
+def test_style_l_success_returns_data(examples_dir: Path) -> None:
+    body = (examples_dir / "logistics/orderBookingFreight.response.json").read_bytes()
+    env = decode(raw(200, body))
+    assert isinstance(env, Envelope)
+    assert env.data["orderId"] == "21"
+    assert env.data["orderFee"] == {"amount": "322.92", "currency": "USD"}
+
+
+def test_style_l_failure_raises_with_code_and_message() -> None:
+    body = l_style(404, message="renderId 不存在", success=False)
+    err = decode_error(Response.json(body))
+    assert isinstance(err, NotFoundError)
+    assert err.code == 404
+    assert err.message == "renderId 不存在"
+    assert err.http_status == 200
+    assert err.operation == "logistics.book"
+    assert "renderId 不存在" in str(err)
+    assert "renderId" in err.body_excerpt
+
+
+def test_style_l_success_false_is_a_failure_even_with_code_200() -> None:
+    with pytest.raises(APIError):
+        decode(Response.json(l_style(200, success=False, message="失败")))
+
+
+def test_style_l_success_flag_with_an_error_code_is_a_failure() -> None:
+    with pytest.raises(BadRequestError):
+        decode(Response.json(l_style(400, success=True, message="bad")))
+
+
+def test_style_l_request_id_comes_from_the_response_header() -> None:
+    resp = Response.json(l_style(200, data=True, success=True), headers={"x-request-id": "rid-L"})
+    assert decode(resp).request_id == "rid-L"
+
+
+# -- style K -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("code", [200, 0])
+def test_style_k_success_keeps_the_request_id(code: int) -> None:
+    body = {
+        "requestId": "a4ad5d30dd2e45adbf0569ed4b44ae6e",
+        "code": code,
+        "developId": "1023561483696472887",
+        "msg": "成功",
+        "data": [{"id": 1}],
+    }
+    env = decode(Response.json(body))
+    assert env.data == [{"id": 1}]
+    assert env.request_id == "a4ad5d30dd2e45adbf0569ed4b44ae6e"
+    assert env.message == "成功"
+
+
+def test_address_save_example_response_is_a_success(examples_dir: Path) -> None:
+    body = (examples_dir / "basics/addOrUpdate.response.json").read_bytes()
+    env = decode(raw(200, body))
+    assert env.data is None
+    assert env.message == "string"
+
+
+@pytest.mark.parametrize("develop_id", ["1023561483696472887", 1023561483696472887, None])
+def test_style_k_develop_id_may_be_a_string_or_an_integer(develop_id: Any) -> None:
+    body = {"requestId": "r1", "code": 200, "developId": develop_id, "msg": "ok", "data": {"x": 1}}
+    assert decode(Response.json(body)).data == {"x": 1}
+
+
+def test_style_k_failure_keeps_the_request_id_code_and_message() -> None:
+    body = {"requestId": "req-123", "code": 409, "developId": 7, "msg": "重复", "data": None}
+    err = decode_error(Response.json(body))
+    assert isinstance(err, ConflictError)
+    assert err.request_id == "req-123"
+    assert err.code == 409
+    assert err.message == "重复"
+    assert "req-123" in str(err)  # what support asks for is in the message
+
+
+def test_style_k_unknown_code_is_still_an_api_error() -> None:
+    err = decode_error(Response.json({"requestId": "r", "code": 10042, "msg": "odd"}))
+    assert type(err) is APIError
+    assert err.code == 10042
+    assert err.request_id == "r"
+
+
+# -- error kinds by code -----------------------------------------------------------------
+
+KINDS = [
+    (400, BadRequestError),
+    (401, AuthenticationError),
+    (403, AuthenticationError),
+    (404, NotFoundError),
+    (409, ConflictError),
+    (429, RateLimitError),
+    (500, ServerError),
+    (502, ServerError),
+    (503, ServerError),
+    (504, ServerError),
+]
+
+
+@pytest.mark.parametrize(("code", "kind"), KINDS)
+def test_envelope_codes_map_to_error_kinds(code: int, kind: type[APIError]) -> None:
+    for body in (
+        l_style(code, success=False, message="no"),
+        {"requestId": "r", "code": code, "msg": "no"},
+    ):
+        err = decode_error(Response.json(body))
+        assert type(err) is kind
+        assert err.code == code
+
+
+@pytest.mark.parametrize(("status", "kind"), KINDS)
+def test_http_statuses_map_to_error_kinds(status: int, kind: type[APIError]) -> None:
+    err = decode_error(raw(status, "<html>nope</html>", {"content-type": "text/html"}))
+    assert type(err) is kind
+    assert err.http_status == status
+
+
+def test_http_error_status_with_an_envelope_keeps_both() -> None:
+    body = {"requestId": "r-503", "code": 503, "msg": "维护中"}
+    err = decode_error(Response.json(body, status=503))
+    assert isinstance(err, ServerError)
+    assert (err.http_status, err.code, err.request_id, err.message) == (503, 503, "r-503", "维护中")
+
+
+def test_every_api_error_is_an_xportcn_error() -> None:
+    for _, kind in KINDS:
+        assert issubclass(kind, APIError)
+    assert issubclass(APIError, XportcnError)
+    assert issubclass(MalformedResponseError, APIError)
+
+
+# -- hostile bodies ----------------------------------------------------------------------
+
+
+def test_html_502_page_is_a_server_error_with_a_bounded_excerpt() -> None:
+    page = (
+        "<html><head><title>502 Bad Gateway</title></head><body>" + "x" * 10_000 + "</body></html>"
+    )
+    assert len(page) > 10_000
+    err = decode_error(raw(502, page, {"content-type": "text/html"}))
+    assert isinstance(err, ServerError)
+    assert err.http_status == 502
+    assert err.code is None
+    assert err.body_excerpt.startswith("<html><head><title>502 Bad Gateway")
+    assert len(err.body_excerpt) <= 500
+    assert len(str(err)) <= 1000  # the message does not carry the whole page either
+
+
+def test_excerpt_of_a_large_json_error_is_bounded() -> None:
+    body = {"requestId": "r", "code": 400, "msg": "bad", "data": {"echo": "y" * 20_000}}
+    err = decode_error(Response.json(body))
+    assert len(err.body_excerpt) <= 500
+
+
+def test_excerpt_survives_a_multibyte_character_cut_in_half() -> None:
+    body = ("错" * 1000).encode()
+    err = decode_error(raw(500, body))
+    assert len(err.body_excerpt) <= 500
+    assert err.body_excerpt.startswith("错错")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"errorCode": 200, "success": true, "data": {"orderId": "2',
+        b"",
+        b"<html>OK</html>",
+        b"\xff\xfe\x00garbage",
+    ],
+    ids=["truncated", "empty", "html", "binary"],
+)
+def test_unreadable_2xx_body_is_a_malformed_response(body: bytes) -> None:
+    err = decode_error(raw(200, body))
+    assert isinstance(err, MalformedResponseError)
+    assert err.http_status == 200
+    assert len(err.body_excerpt) <= 500
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [[1, 2, 3], {"foo": 1}, "just a string", 42, None, {"data": {"orderId": "1"}}],
+    ids=["list", "foreign-object", "string", "number", "null", "data-only"],
+)
+def test_json_that_is_not_an_envelope_is_a_malformed_response(doc: Any) -> None:
+    err = decode_error(raw(200, json.dumps(doc)))
+    assert isinstance(err, MalformedResponseError)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"{",
+        b"[]",
+        b"null",
+        b'{"code": null}',
+        b'{"code": "abc", "msg": 5}',
+        b'{"errorCode": "E-1", "success": "yes"}',
+        b'{"success": false}',
+        b'{"requestId": {"nested": 1}, "code": 500}',
+        b"\x00\x01",
+    ],
+)
+@pytest.mark.parametrize("status", [200, 400, 429, 500, 502])
+def test_never_a_key_error_or_json_error(body: bytes, status: int) -> None:
+    # Whatever arrives, the caller sees an SDK error, never KeyError/JSONDecodeError.
+    with pytest.raises(APIError):
+        decode(raw(status, body))
+
+
+# -- Retry-After -------------------------------------------------------------------------
+
+
+def test_429_with_retry_after_seconds() -> None:
+    err = decode_error(raw(429, "Too Many Requests", {"retry-after": "3"}))
+    assert isinstance(err, RateLimitError)
+    assert err.retry_after == 3.0
+    assert err.http_status == 429
+
+
+def test_429_envelope_with_retry_after() -> None:
+    body = {"requestId": "r", "code": 429, "msg": "slow down"}
+    err = decode_error(Response.json(body, status=429, headers={"retry-after": "1.5"}))
+    assert isinstance(err, RateLimitError)
+    assert err.retry_after == 1.5
+    assert err.request_id == "r"
+
+
+def test_429_with_retry_after_http_date() -> None:
+    when = email.utils.formatdate(time.time() + 120, usegmt=True)
+    err = decode_error(raw(429, "", {"retry-after": when}))
+    assert isinstance(err, RateLimitError)
+    assert err.retry_after is not None
+    # The date has one-second resolution; anything near two minutes is right.
+    assert 60 < err.retry_after <= 120
+
+
+def test_429_without_retry_after() -> None:
+    err = decode_error(raw(429, ""))
+    assert isinstance(err, RateLimitError)
+    assert err.retry_after is None
+
+
+def test_retry_after_parsing_is_pure() -> None:
+    now = 1_700_000_000.0
+    date = email.utils.formatdate(now + 30, usegmt=True)
+    assert retry_after({"retry-after": date}, now=now) == 30.0
+    assert (
+        retry_after({"retry-after": email.utils.formatdate(now - 30, usegmt=True)}, now=now) == 0.0
+    )
+    assert retry_after({"retry-after": " 7 "}, now=now) == 7.0
+    assert retry_after({"retry-after": "-5"}, now=now) == 0.0
+    assert retry_after({"retry-after": "soon"}, now=now) is None
+    assert retry_after({"retry-after": "nan"}, now=now) is None
+    assert retry_after({}, now=now) is None

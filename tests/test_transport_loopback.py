@@ -1,0 +1,185 @@
+"""The real aiohttp transport against real servers on 127.0.0.1 (no mocking, so these also
+run against the newest aiohttp, where aioresponses cannot)."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+import re
+import warnings
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from xportcn_async import (
+    BookingRequest,
+    ConnectionDroppedError,
+    Credentials,
+    EstimateFreightRequest,
+    OutcomeUnknownError,
+    RetryPolicy,
+    XportcnClient,
+    from_wire,
+    signature,
+)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@pytest.fixture
+def booking_request(examples_dir: Path) -> BookingRequest:
+    wire = json.loads((examples_dir / "logistics/orderBookingFreight.request.json").read_text())
+    return from_wire(wire, BookingRequest)
+
+
+@pytest.fixture
+def booking_response(examples_dir: Path) -> bytes:
+    return (examples_dir / "logistics/orderBookingFreight.response.json").read_bytes()
+
+
+@pytest.fixture
+async def serve() -> AsyncIterator[Callable[[Handler], Awaitable[str]]]:
+    """Start an aiohttp.web server on 127.0.0.1 answering every path with ``handler``;
+    returns its base URL."""
+    servers: list[TestServer] = []
+
+    async def start(handler: Handler) -> str:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", handler)
+        server = TestServer(app, host="127.0.0.1")
+        await server.start_server()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.port}"
+
+    yield start
+    for server in servers:
+        await server.close()
+
+
+async def test_what_a_real_server_receives(
+    serve: Callable[[Handler], Awaitable[str]],
+    credentials: Credentials,
+    booking_request: BookingRequest,
+    booking_response: bytes,
+    examples_dir: Path,
+) -> None:
+    seen: list[tuple[str, str, dict[str, str], dict[str, str], bytes]] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        body = await request.read()
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        seen.append((request.method, request.path, headers, dict(request.query), body))
+        return web.Response(body=booking_response, content_type="application/json")
+
+    base = await serve(handler)
+    async with XportcnClient(credentials, base_url=base + "/api") as client:
+        booking = await client.logistics.book(booking_request)
+    assert booking.order_id == "21"
+
+    ((method, path, headers, query, body),) = seen
+    assert method == "POST"
+    assert path == "/api/open/pp/logistics/orderBookingFreight"
+    assert headers["content-type"].startswith("application/json")
+    assert headers["access-key"] == credentials.access_key
+    assert headers["user-id"] == credentials.user_id
+    assert re.fullmatch(r"\d{13}", headers["timestamp"])
+    assert re.fullmatch(r"[A-Za-z0-9]{32}", headers["nonce-str"])
+    assert headers["signature"] == signature(
+        credentials.access_key,
+        headers["timestamp"],
+        headers["nonce-str"],
+        credentials.access_secret,
+    )
+    assert query == {"timestamp": headers["timestamp"], "sign": headers["signature"]}
+    assert credentials.access_secret.encode() not in body
+    text = (examples_dir / "logistics/orderBookingFreight.request.json").read_text("utf-8")
+    assert json.loads(body, object_pairs_hook=list) == json.loads(text, object_pairs_hook=list)
+
+
+async def test_a_real_503_is_retried_and_each_attempt_is_signed_anew(
+    serve: Callable[[Handler], Awaitable[str]],
+    credentials: Credentials,
+    fast_retry: RetryPolicy,
+    examples_dir: Path,
+) -> None:
+    nonces: list[str] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        nonces.append(request.headers["nonce-str"])
+        if len(nonces) == 1:
+            return web.Response(status=503, text="<html>busy</html>", content_type="text/html")
+        return web.json_response(
+            {"errorCode": 200, "errorMsg": None, "success": True, "data": {"itemId": "1"}}
+        )
+
+    base = await serve(handler)
+    wire = json.loads((examples_dir / "logistics/itemLogisticsPrice.request.json").read_text())
+    async with XportcnClient(credentials, base_url=base, retry=fast_retry) as client:
+        estimate = await client.logistics.estimate_freight(from_wire(wire, EstimateFreightRequest))
+    assert estimate.item_id == "1"
+    assert len(nonces) == 2 and nonces[0] != nonces[1]
+
+
+async def test_a_server_that_hangs_up_after_reading_a_booking_gives_outcome_unknown(
+    credentials: Credentials, fast_retry: RetryPolicy, booking_request: BookingRequest
+) -> None:
+    received: list[bytes] = []
+
+    async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        match = re.search(rb"content-length:\s*(\d+)", head, re.IGNORECASE)
+        received.append(await reader.readexactly(int(match.group(1)) if match else 0))
+        writer.close()  # the booking arrived; the answer never will
+        await writer.wait_closed()
+
+    server = await asyncio.start_server(hang_up, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with XportcnClient(
+            credentials, base_url=f"http://127.0.0.1:{port}", retry=fast_retry
+        ) as client:
+            with pytest.raises(OutcomeUnknownError) as info:
+                await client.logistics.book(booking_request)
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert len(received) == 1  # sent once, never repeated
+    assert isinstance(info.value.cause, ConnectionDroppedError)
+
+
+def test_no_unclosed_session_reports_with_a_real_server(
+    credentials: Credentials, booking_request: BookingRequest, booking_response: bytes
+) -> None:
+    reports: list[str] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        await request.read()
+        return web.Response(body=booking_response, content_type="application/json")
+
+    async def main() -> None:
+        asyncio.get_running_loop().set_exception_handler(
+            lambda _loop, ctx: reports.append(str(ctx.get("message")))
+        )
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", handler)
+        server = TestServer(app, host="127.0.0.1")
+        await server.start_server()
+        try:
+            base = f"http://127.0.0.1:{server.port}"
+            async with XportcnClient(credentials, base_url=base) as client:
+                await asyncio.gather(*(client.logistics.book(booking_request) for _ in range(5)))
+        finally:
+            await server.close()
+        gc.collect()
+        await asyncio.sleep(0)
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        asyncio.run(main())
+        gc.collect()
+    reports += [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)]
+    assert [r for r in reports if "nclosed" in r] == []

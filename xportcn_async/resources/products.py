@@ -1,0 +1,405 @@
+"""``client.products``: 1688 products (API.md §4.4)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+from collections.abc import AsyncIterator, Iterable, Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from ..errors import FieldError, ValidationError
+from ..models import (
+    Category,
+    CategoryRequest,
+    ImageSearchRequest,
+    ProductDetail,
+    ProductDetailList,
+    ProductDetailRequest,
+    ProductDetailsRequest,
+    ProductFreight,
+    ProductFreightRequest,
+    ProductPage,
+    ProductPoolRequest,
+    ProductSearchRequest,
+    ProductSummary,
+    SearchFilter,
+    SearchFilters,
+    SearchSort,
+    SkuQuantity,
+)
+from ..transports import Timeout
+from ._base import Resource
+from ._ka import call, walk_pages
+
+Filters = SearchFilters | str | Iterable[SearchFilter | str]
+"""Search filters: tokens (:class:`SearchFilter` members or any string), or the wire form
+``"shipInToday,new7"``."""
+Sort = SearchSort | tuple[str, str] | str
+"""A sort: ``SearchSort("price", "asc")``, ``("price", "asc")``, or ``'{"price":"asc"}'``."""
+Image = str | bytes | bytearray | memoryview | os.PathLike[str]
+"""An image: an ``http(s)://`` URL, the image's bytes, or a local file path."""
+
+
+class ProductsResource(Resource):
+    """Search 1688 products by keyword or image, read categories and product details,
+    estimate domestic freight, and list your product pool."""
+
+    async def search(
+        self,
+        keyword: str,
+        *,
+        page: int = 1,
+        page_size: int = 20,
+        filters: Filters | None = None,
+        sort: Sort | None = None,
+        min_price: Decimal | str | None = None,
+        max_price: Decimal | str | None = None,
+        category_id: int | str | None = None,
+        out_member_id: str | None = None,
+        country: str = "en",
+        timeout: Timeout | float | None = None,
+    ) -> ProductPage:
+        """One page (1-based) of the products matching ``keyword``.
+
+        ``filters`` are :class:`SearchFilter` tokens (unknown strings are passed through);
+        ``sort`` is a field and a direction, such as ``("price", "asc")``; prices are yuan.
+        """
+        request = ProductSearchRequest(
+            keyword=keyword,
+            page=page,
+            page_size=page_size,
+            country=country,
+            filters=_filters(filters),
+            sort=_sort(sort),
+            out_member_id=out_member_id,
+            min_price=_price(min_price),
+            max_price=_price(max_price),
+            category_id=None if category_id is None else str(category_id),
+        )
+        return await call(self._client, "products.search", request, ProductPage, timeout=timeout)
+
+    def iter_search(
+        self,
+        keyword: str,
+        *,
+        page_size: int = 20,
+        max_items: int | None = None,
+        max_pages: int | None = None,
+        start_page: int = 1,
+        filters: Filters | None = None,
+        sort: Sort | None = None,
+        min_price: Decimal | str | None = None,
+        max_price: Decimal | str | None = None,
+        category_id: int | str | None = None,
+        out_member_id: str | None = None,
+        country: str = "en",
+        timeout: Timeout | float | None = None,
+    ) -> AsyncIterator[ProductSummary]:
+        """Every product matching ``keyword``, page after page, one request per page::
+
+            async for product in client.products.iter_search("t-shirt", max_items=500):
+                ...
+
+        It stops after the last page, after ``max_items`` products, or after ``max_pages``
+        pages, whichever comes first.
+        """
+        parsed_filters, parsed_sort = _filters(filters), _sort(sort)
+
+        async def fetch(page: int) -> ProductPage:
+            return await self.search(
+                keyword,
+                page=page,
+                page_size=page_size,
+                filters=parsed_filters,
+                sort=parsed_sort,
+                min_price=min_price,
+                max_price=max_price,
+                category_id=category_id,
+                out_member_id=out_member_id,
+                country=country,
+                timeout=timeout,
+            )
+
+        return walk_pages(
+            fetch,
+            start_page=start_page,
+            page_size=page_size,
+            max_items=max_items,
+            max_pages=max_pages,
+        )
+
+    async def image_search(
+        self,
+        image: Image,
+        *,
+        page: int = 1,
+        page_size: int = 20,
+        region: str | None = None,
+        keyword: str | None = None,
+        filters: Filters | None = None,
+        sort: Sort | None = None,
+        min_price: Decimal | str | None = None,
+        max_price: Decimal | str | None = None,
+        category_id: int | str | None = None,
+        out_member_id: str | None = None,
+        country: str = "en",
+        timeout: Timeout | float | None = None,
+    ) -> ProductPage:
+        """One page of the products that look like ``image``.
+
+        ``image`` is an ``http(s)://`` URL (sent as ``imageAddress``), the image's bytes, or
+        the path of a local image file (either is sent base64-encoded, as ``imageBase64``).
+        ``region`` narrows the search to part of the image.
+        """
+        image_url, image_base64 = await _image(image)
+        request = ImageSearchRequest(
+            image_base64=image_base64,
+            image_url=image_url,
+            page=page,
+            page_size=page_size,
+            country=country,
+            out_member_id=out_member_id,
+            region=region,
+            keyword=keyword,
+            filters=_filters(filters),
+            sort=_sort(sort),
+            min_price=_price(min_price),
+            max_price=_price(max_price),
+            category_id=None if category_id is None else str(category_id),
+        )
+        return await call(
+            self._client, "products.image_search", request, ProductPage, timeout=timeout
+        )
+
+    def iter_image_search(
+        self,
+        image: Image,
+        *,
+        page_size: int = 20,
+        max_items: int | None = None,
+        max_pages: int | None = None,
+        start_page: int = 1,
+        region: str | None = None,
+        keyword: str | None = None,
+        filters: Filters | None = None,
+        sort: Sort | None = None,
+        min_price: Decimal | str | None = None,
+        max_price: Decimal | str | None = None,
+        category_id: int | str | None = None,
+        out_member_id: str | None = None,
+        country: str = "en",
+        timeout: Timeout | float | None = None,
+    ) -> AsyncIterator[ProductSummary]:
+        """Every product that looks like ``image``, page after page (see
+        :meth:`iter_search`). A local file is read once."""
+        state: dict[str, tuple[str | None, str | None]] = {}
+        parsed_filters, parsed_sort = _filters(filters), _sort(sort)
+
+        async def fetch(page: int) -> ProductPage:
+            if "image" not in state:
+                state["image"] = await _image(image)
+            image_url, image_base64 = state["image"]
+            request = ImageSearchRequest(
+                image_base64=image_base64,
+                image_url=image_url,
+                page=page,
+                page_size=page_size,
+                country=country,
+                out_member_id=out_member_id,
+                region=region,
+                keyword=keyword,
+                filters=parsed_filters,
+                sort=parsed_sort,
+                min_price=_price(min_price),
+                max_price=_price(max_price),
+                category_id=None if category_id is None else str(category_id),
+            )
+            return await call(
+                self._client, "products.image_search", request, ProductPage, timeout=timeout
+            )
+
+        return walk_pages(
+            fetch,
+            start_page=start_page,
+            page_size=page_size,
+            max_items=max_items,
+            max_pages=max_pages,
+        )
+
+    async def category(
+        self,
+        category_id: int = 0,
+        *,
+        country: str = "en",
+        timeout: Timeout | float | None = None,
+    ) -> Category:
+        """A category and its children; ``0`` (the default) is the root."""
+        request = CategoryRequest(category_id=category_id, country=country)
+        return await call(self._client, "products.category", request, Category, timeout=timeout)
+
+    async def detail(
+        self,
+        offer_id: int,
+        *,
+        country: str = "en",
+        out_member_id: str | None = None,
+        timeout: Timeout | float | None = None,
+    ) -> ProductDetail:
+        """One product: title, images, SKUs (with the ``spec_id`` an order needs), prices."""
+        request = ProductDetailRequest(
+            offer_id=offer_id, country=country, out_member_id=out_member_id
+        )
+        return await call(self._client, "products.detail", request, ProductDetail, timeout=timeout)
+
+    async def detail_multi(
+        self,
+        offer_ids: Iterable[int],
+        *,
+        country: str = "en",
+        out_member_id: str | None = None,
+        timeout: Timeout | float | None = None,
+    ) -> ProductDetailList:
+        """Several products in one request."""
+        request = ProductDetailsRequest(
+            offer_ids=list(offer_ids), country=country, out_member_id=out_member_id
+        )
+        return await call(
+            self._client, "products.detail_multi", request, ProductDetailList, timeout=timeout
+        )
+
+    async def freight_estimate(
+        self,
+        offer_id: int,
+        quantity: int,
+        *,
+        to_province_code: str | None = None,
+        to_city_code: str | None = None,
+        to_district_code: str | None = None,
+        to_country_code: str | None = None,
+        sku_quantities: Mapping[int, int] | None = None,
+        timeout: Timeout | float | None = None,
+    ) -> ProductFreight:
+        """The domestic (China) freight of ``quantity`` pieces of a product to a destination
+        given by Chinese division codes. ``sku_quantities`` maps SKU ids to quantities when
+        the pieces are a mix of SKUs."""
+        request = ProductFreightRequest(
+            offer_id=offer_id,
+            quantity=quantity,
+            to_province_code=to_province_code,
+            to_city_code=to_city_code,
+            to_district_code=to_district_code,
+            to_country_code=to_country_code,
+            sku_quantities=(
+                None
+                if sku_quantities is None
+                else [SkuQuantity(sku_id=k, quantity=v) for k, v in sku_quantities.items()]
+            ),
+        )
+        return await call(
+            self._client, "products.freight_estimate", request, ProductFreight, timeout=timeout
+        )
+
+    async def pool(
+        self,
+        *,
+        page: int = 1,
+        page_size: int = 20,
+        pool_id: str | None = None,
+        category_id: int | str | None = None,
+        country: str = "en",
+        timeout: Timeout | float | None = None,
+    ) -> ProductPage:
+        """One page (1-based) of the products in your product pool."""
+        request = ProductPoolRequest(
+            page=page,
+            page_size=page_size,
+            country=country,
+            pool_id=pool_id,
+            category_id=None if category_id is None else str(category_id),
+        )
+        return await call(self._client, "products.pool", request, ProductPage, timeout=timeout)
+
+    def iter_pool(
+        self,
+        *,
+        page_size: int = 20,
+        max_items: int | None = None,
+        max_pages: int | None = None,
+        start_page: int = 1,
+        pool_id: str | None = None,
+        category_id: int | str | None = None,
+        country: str = "en",
+        timeout: Timeout | float | None = None,
+    ) -> AsyncIterator[ProductSummary]:
+        """Every product in your pool, page after page (see :meth:`iter_search`)."""
+
+        async def fetch(page: int) -> ProductPage:
+            return await self.pool(
+                page=page,
+                page_size=page_size,
+                pool_id=pool_id,
+                category_id=category_id,
+                country=country,
+                timeout=timeout,
+            )
+
+        return walk_pages(
+            fetch,
+            start_page=start_page,
+            page_size=page_size,
+            max_items=max_items,
+            max_pages=max_pages,
+        )
+
+
+def _filters(value: Filters | None) -> SearchFilters | None:
+    return None if value is None else SearchFilters.coerce(value)
+
+
+def _sort(value: Sort | None) -> SearchSort | None:
+    if value is None:
+        return None
+    try:
+        return SearchSort.coerce(value)
+    except (ValueError, TypeError) as exc:
+        raise ValidationError("search options", [FieldError("sort", str(exc))]) from None
+
+
+def _price(value: Decimal | str | None) -> Decimal | None:
+    if value is None or isinstance(value, Decimal):
+        return value
+    try:
+        return Decimal(value)
+    except ArithmeticError:
+        raise ValidationError(
+            "search options", [FieldError("price", f"not a decimal amount: {value!r}")]
+        ) from None
+
+
+async def _image(image: Any) -> tuple[str | None, str | None]:
+    """``(image_url, image_base64)`` for an image given as a URL, bytes or a file path."""
+    if isinstance(image, (bytes, bytearray, memoryview)):
+        data = bytes(image)
+    elif isinstance(image, str) and image.lower().startswith(("http://", "https://")):
+        return image, None
+    elif isinstance(image, (str, os.PathLike)):
+        path = Path(image)
+        try:
+            data = await asyncio.to_thread(path.read_bytes)
+        except OSError as exc:
+            raise ValidationError(
+                "products.image_search request",
+                [FieldError("image", f"cannot read {str(path)!r}: {exc.strerror or exc}")],
+            ) from exc
+    else:
+        raise TypeError(
+            f"image must be an http(s) URL, bytes or a file path, not {type(image).__name__}"
+        )
+    if not data:
+        raise ValidationError(
+            "products.image_search request", [FieldError("image", "the image is empty")]
+        )
+    return None, base64.b64encode(data).decode("ascii")
