@@ -1,6 +1,6 @@
 """Regenerate examples/orders.jsonl: realistic bookings in wire format, deterministic.
 
-    python examples/make_orders.py [COUNT] > examples/orders.jsonl
+python examples/make_orders.py [COUNT] > examples/orders.jsonl
 """
 
 from __future__ import annotations
@@ -23,10 +23,44 @@ ADDRESSES = [
     ("AU", "New South Wales", "SYDNEY", "2000", "1 MACQUARIE ST"),
     ("JP", "Tokyo", "SHIBUYA-KU", "150-0002", "2-21-1 SHIBUYA"),
 ]
-FIRST = ["Olivia", "Liam", "Emma", "Noah", "Ava", "Lucas", "Mia", "Ethan", "Sofia", "Mateo",
-         "Hannah", "Leon", "Chloé", "Hugo", "Yuki", "Haruto", "Charlotte", "Jack"]
-LAST = ["Smith", "Johnson", "Brown", "Garcia", "Müller", "Schmidt", "Martin", "Bernard",
-        "Wilson", "Taylor", "Sato", "Tanaka", "Nguyen", "Kowalski", "Rossi", "Birinbaum"]
+FIRST = [
+    "Olivia",
+    "Liam",
+    "Emma",
+    "Noah",
+    "Ava",
+    "Lucas",
+    "Mia",
+    "Ethan",
+    "Sofia",
+    "Mateo",
+    "Hannah",
+    "Leon",
+    "Chloé",
+    "Hugo",
+    "Yuki",
+    "Haruto",
+    "Charlotte",
+    "Jack",
+]
+LAST = [
+    "Smith",
+    "Johnson",
+    "Brown",
+    "Garcia",
+    "Müller",
+    "Schmidt",
+    "Martin",
+    "Bernard",
+    "Wilson",
+    "Taylor",
+    "Sato",
+    "Tanaka",
+    "Nguyen",
+    "Kowalski",
+    "Rossi",
+    "Birinbaum",
+]
 PRODUCTS = [
     ("2048020617114736", "413185732720", "Women's cotton T-shirt, white, M"),
     ("2048232789087639", "4970432383383", "Stainless steel water bottle 750 ml"),
@@ -47,14 +81,20 @@ def booking(rng: random.Random, n: int) -> dict[str, object]:
     phone = "".join(rng.choice("0123456789") for _ in range(10))
     lines = []
     for item_id, sku_id, title in rng.sample(PRODUCTS, rng.choice([1, 1, 1, 2, 2, 3])):
-        lines.append({
-            "itemId": item_id,
-            "skuId": sku_id,
-            "quantity": rng.choice([1, 1, 1, 2, 3, 5]),
-            "title": title,
-            "imageUrl": f"https://img.example.invalid/{item_id}/{sku_id}.jpg",
-            "freightInfo": {"serviceId": rng.choice(["1", "2"]), "companyName": "", "serviceCategory": ""},
-        })
+        lines.append(
+            {
+                "itemId": item_id,
+                "skuId": sku_id,
+                "quantity": rng.choice([1, 1, 1, 2, 3, 5]),
+                "title": title,
+                "imageUrl": f"https://img.example.invalid/{item_id}/{sku_id}.jpg",
+                "freightInfo": {
+                    "serviceId": rng.choice(["1", "2"]),
+                    "companyName": "",
+                    "serviceCategory": "",
+                },
+            }
+        )
     order: dict[str, object] = {
         "tmallOrderInfo": {"tmallOrderId": str(7_300_000_000 + n)},
         "receiverAddress": {

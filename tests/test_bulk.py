@@ -17,6 +17,7 @@ import pytest
 
 from xportcn_async import (
     BookingRequest,
+    Credentials,
     InMemoryTransport,
     Request,
     Response,
@@ -65,14 +66,16 @@ async def test_2000_bookings_with_20_percent_faults_one_outcome_each_and_none_bo
     None
 ):
     async with serve(port=0, faults=MIXED_FAULTS, seed=11) as running:
-        async with XportcnClient(
-            running.credentials,
-            base_url=running.base_url,
-            timeout=Timeout(total=0.5),
-            retry=FAST_RETRY,
-        ) as client:
-            async with client.logistics.book_many(bookings(2000), concurrency=100) as run:
-                outcomes = [o async for o in run]
+        async with (
+            XportcnClient(
+                running.credentials,
+                base_url=running.base_url,
+                timeout=Timeout(total=0.5),
+                retry=FAST_RETRY,
+            ) as client,
+            client.logistics.book_many(bookings(2000), concurrency=100) as run,
+        ):
+            outcomes = [o async for o in run]
         stats = running.sandbox.stats
         per_tmall = orders_per_tmall_id(running.sandbox)
 
@@ -96,16 +99,18 @@ async def test_2000_bookings_with_20_percent_faults_one_outcome_each_and_none_bo
 
 async def test_retry_ambiguous_books_everything_and_the_server_dedupes_repeats() -> None:
     async with serve(port=0, faults=MIXED_FAULTS, seed=12) as running:
-        async with XportcnClient(
-            running.credentials,
-            base_url=running.base_url,
-            timeout=Timeout(total=0.5),
-            retry=RetryPolicy(max_retries=12, initial_delay=0.001, max_delay=0.01),
-        ) as client:
-            async with client.logistics.book_many(
+        async with (
+            XportcnClient(
+                running.credentials,
+                base_url=running.base_url,
+                timeout=Timeout(total=0.5),
+                retry=RetryPolicy(max_retries=12, initial_delay=0.001, max_delay=0.01),
+            ) as client,
+            client.logistics.book_many(
                 bookings(2000), concurrency=100, retry_ambiguous=True
-            ) as run:
-                outcomes = [o async for o in run]
+            ) as run,
+        ):
+            outcomes = [o async for o in run]
         stats = running.sandbox.stats
         per_tmall = orders_per_tmall_id(running.sandbox)
 
@@ -127,11 +132,13 @@ async def test_bad_items_are_rejected_locally_and_the_others_still_go() -> None:
     items[4] = InvalidInput("line 5", ValidationError("line 5", []))
     sandbox = Sandbox()
     transport = InMemoryTransport(sandbox.handle)
-    async with XportcnClient(
-        sandbox.credentials, base_url="http://127.0.0.1/api", transport=transport
-    ) as client:
-        async with client.logistics.book_many(items, concurrency=3, ordered=True) as run:
-            outcomes = [o async for o in run]
+    async with (
+        XportcnClient(
+            sandbox.credentials, base_url="http://127.0.0.1/api", transport=transport
+        ) as client,
+        client.logistics.book_many(items, concurrency=3, ordered=True) as run,
+    ):
+        outcomes = [o async for o in run]
     assert [o.index for o in outcomes] == list(range(6))
     assert [o.status for o in outcomes] == [
         Status.BOOKED,
@@ -166,19 +173,15 @@ async def test_lazy_input_of_100000_bookings_stays_within_concurrency_plus_windo
             yield template.with_render_id(f"FF{n}")
 
     transport = InMemoryTransport(canned, record=False)
-    async with XportcnClient(template and _creds(), transport=transport) as client:
-        async with client.logistics.book_many(source(), concurrency=16, window=16) as run:
-            async for outcome in run:
-                consumed += 1
-                assert outcome.status is Status.BOOKED
+    async with (
+        XportcnClient(Credentials("k", "s"), transport=transport) as client,
+        client.logistics.book_many(source(), concurrency=16, window=16) as run,
+    ):
+        async for outcome in run:
+            consumed += 1
+            assert outcome.status is Status.BOOKED
     assert consumed == 100_000
     assert max_ahead <= 16 + 16 + 1
-
-
-def _creds() -> Any:
-    from xportcn_async import Credentials
-
-    return Credentials("k", "s")
 
 
 # -- the journal ---------------------------------------------------------------------------
@@ -205,13 +208,15 @@ async def test_journal_skips_booked_retries_failed_and_reports_unknown_without_r
         + '\n{"key": "cut sho'  # a line cut short by SIGKILL
     )
     sandbox = Sandbox()
-    async with XportcnClient(
-        sandbox.credentials,
-        base_url="http://127.0.0.1/api",
-        transport=InMemoryTransport(sandbox.handle),
-    ) as client:
-        async with client.logistics.book_many(items, journal=journal, ordered=True) as run:
-            outcomes = [o async for o in run]
+    async with (
+        XportcnClient(
+            sandbox.credentials,
+            base_url="http://127.0.0.1/api",
+            transport=InMemoryTransport(sandbox.handle),
+        ) as client,
+        client.logistics.book_many(items, journal=journal, ordered=True) as run,
+    ):
+        outcomes = [o async for o in run]
     assert [o.status for o in outcomes] == [
         Status.SKIPPED,
         Status.BOOKED,
@@ -233,15 +238,17 @@ async def test_journal_skips_booked_retries_failed_and_reports_unknown_without_r
     assert last[keys[1]] == "booked" and last[keys[4]] == "booked"
 
     # opting in resends the unknown ones
-    async with XportcnClient(
-        sandbox.credentials,
-        base_url="http://127.0.0.1/api",
-        transport=InMemoryTransport(sandbox.handle),
-    ) as client:
-        async with client.logistics.book_many(
+    async with (
+        XportcnClient(
+            sandbox.credentials,
+            base_url="http://127.0.0.1/api",
+            transport=InMemoryTransport(sandbox.handle),
+        ) as client,
+        client.logistics.book_many(
             items, journal=journal, resend_unknown=True, ordered=True
-        ) as run:
-            statuses = [o.status async for o in run]
+        ) as run,
+    ):
+        statuses = [o.status async for o in run]
     assert statuses == [
         Status.SKIPPED,
         Status.SKIPPED,
@@ -257,15 +264,15 @@ async def test_journal_rejects_a_key_repeated_in_one_input_and_holds_no_secrets(
     journal = tmp_path / "j.jsonl"
     one = next(bookings(1))
     sandbox = Sandbox()
-    async with XportcnClient(
-        sandbox.credentials,
-        base_url="http://127.0.0.1/api",
-        transport=InMemoryTransport(sandbox.handle),
-    ) as client:
-        async with client.logistics.book_many(
-            [one, one], journal=journal, ordered=True, concurrency=1
-        ) as run:
-            statuses = [o.status async for o in run]
+    async with (
+        XportcnClient(
+            sandbox.credentials,
+            base_url="http://127.0.0.1/api",
+            transport=InMemoryTransport(sandbox.handle),
+        ) as client,
+        client.logistics.book_many([one, one], journal=journal, ordered=True, concurrency=1) as run,
+    ):
+        statuses = [o.status async for o in run]
     assert statuses == [Status.BOOKED, Status.REJECTED]
     assert sandbox.stats.bookings == 1
     text = journal.read_text()
