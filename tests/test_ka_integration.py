@@ -384,3 +384,32 @@ async def test_results_of_another_shape_still_decode_through_the_client() -> Non
         assert page.orders == [] and page.extras == {"records": [{"id": 1}], "total": 1}
         contact = await client.im.decrypt_open_uid("u", 1)
         assert contact.nickname is None and contact.extras == {"data": True}
+
+
+@pytest.mark.parametrize(
+    ("preview_data", "problem"),
+    [
+        ([{"sumPayment": 100, "orderItemTOList": "not a list"}], "could not be read"),
+        ([], "could not be read"),
+        (
+            [{"orderItemTOList": [{"offerId": 1, "specId": "other", "message": None}]}],
+            "not in the preview",
+        ),
+        (
+            [{"orderItemTOList": [{"offerId": DOCS_OFFER, "message": {"code": "SKU_OFF"}}]}],
+            "SKU_OFF",
+        ),
+    ],
+)
+async def test_preview_and_create_refuses_a_preview_it_cannot_trust(
+    preview_data: Any, problem: str
+) -> None:
+    transport = InMemoryTransport(script=[_envelope(preview_data)])
+    async with XportcnClient(
+        Credentials("ak-test", "sk-test"), base_url="https://xportcn.test/api", transport=transport
+    ) as client:
+        with pytest.raises(PreviewRejectedError, match=problem):
+            await client.orders.preview_and_create(
+                _order(OrderItem(offer_id=DOCS_OFFER, spec_id=DOCS_SPEC, quantity=1))
+            )
+    assert len(transport.calls) == 1  # the preview only: create was never sent

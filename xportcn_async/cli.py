@@ -124,6 +124,7 @@ def _book(args: argparse.Namespace) -> int:
         )
     if args.resume and not args.journal:
         raise ConfigurationError("--resume needs --journal")
+    args.credentials = None if args.sandbox else Credentials.from_env()
     with path.open(encoding="utf-8") as fh:
         total = sum(1 for line in fh if line.strip())
     out = Path(args.out) if args.out else path.with_suffix(".results.jsonl")
@@ -223,7 +224,7 @@ def _result_line(outcome: BookingOutcome, line_numbers: dict[int, int]) -> dict[
 @contextlib.asynccontextmanager
 async def _target(args: argparse.Namespace) -> AsyncIterator[tuple[Credentials, str]]:
     if not args.sandbox:
-        yield Credentials.from_env(), args.base_url
+        yield args.credentials, args.base_url
         return
     from .sandbox import serve
     from .sandbox.cli import faults_from_args, latency_from_args
