@@ -18,9 +18,7 @@ interrupted.
 """
 
 # Handler modules register themselves with @operation when imported.
-from . import basics, logistics  # noqa: F401
-
-# >>> KA / wms handlers (sandbox/ka.py): import ka on the next line, like the line above. <<<
+from . import basics, ka, logistics  # noqa: F401
 from .core import API_PREFIX, DEMO_CREDENTIALS, Route, Sandbox
 from .faults import FaultKind, Faults, Latency
 from .registry import HANDLERS, OperationHandler, Reply, SandboxError, operation
