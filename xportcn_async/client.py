@@ -27,6 +27,7 @@ from .errors import (
     TransportError,
 )
 from .models import Acknowledgement
+from .models.ka import decode_result, is_tolerant
 from .retry import ErrorKind, RetryPolicy, classify, decide
 from .signing import DefaultSigner, Signer
 from .transports import AiohttpTransport, Request, Response, Timeout, Transport
@@ -385,6 +386,8 @@ def _result(endpoint: Endpoint, env: Envelope) -> Any:
         return env.data
     if cls is Acknowledgement:
         return Acknowledgement(data=env.data, message=env.message, request_id=env.request_id)
+    if is_tolerant(cls):  # inferred shapes: decode whatever arrives, keep what does not fit
+        return decode_result(cls, env.data, request_id=env.request_id, data_key=endpoint.data_key)
     data = env.data
     if endpoint.data_key is not None and not isinstance(data, Mapping):
         data = {endpoint.data_key: data if data is not None else []}

@@ -371,7 +371,17 @@ def tolerant(cls: type[T]) -> type[T]:
         return obj
 
     converter.register_structure_hook(cls, structure)
+    _TOLERANT.add(cls)
     return cls
+
+
+_TOLERANT: set[type] = set()
+
+
+def is_tolerant(cls: type) -> bool:
+    """Whether ``cls`` was made with :func:`tolerant` (decode results with
+    :func:`decode_result`)."""
+    return cls in _TOLERANT
 
 
 def decode_result(cls: type[T], data: Any, *, request_id: str | None, data_key: str | None) -> T:
@@ -419,6 +429,7 @@ __all__ = [
     "SearchSort",
     "decode_result",
     "format_china_time",
+    "is_tolerant",
     "page_is_last",
     "parse_china_time",
     "tolerant",

@@ -2,12 +2,34 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from ..transports import Timeout
 
 if TYPE_CHECKING:
     from ..client import XportcnClient
+
+T = TypeVar("T")
 
 
 class Resource:
     def __init__(self, client: XportcnClient) -> None:
         self._client = client
+
+    async def _call(
+        self,
+        name: str,
+        request: Any,
+        result: type[T],
+        *,
+        timeout: Timeout | float | None = None,
+        retry_ambiguous: bool | None = None,
+    ) -> T:
+        """Run table operation ``name`` (validated, signed, retried, decoded) and return its
+        ``result``."""
+        value = await self._client.request(
+            name, request, timeout=timeout, retry_ambiguous=retry_ambiguous
+        )
+        if not isinstance(value, result):  # the endpoint table and the resource disagree
+            raise TypeError(f"{name} returned {type(value).__name__}, not {result.__name__}")
+        return value

@@ -1,42 +1,14 @@
-"""What the KA and wms resources share: one call through the endpoint table with tolerant
-decoding of the result, and a page walker."""
+"""What the paged KA resources share: the page walker and its limits."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
-from ..converter import to_wire, validate
 from ..errors import FieldError, ValidationError
-from ..models.ka import decode_result
-from ..transports import Timeout
-
-if TYPE_CHECKING:
-    from ..client import XportcnClient
 
 T = TypeVar("T")
 Item = TypeVar("Item", covariant=True)
-
-
-async def call(
-    client: XportcnClient,
-    name: str,
-    request: Any,
-    result: type[T],
-    *,
-    timeout: Timeout | float | None = None,
-    retry_ambiguous: bool | None = None,
-) -> T:
-    """Validate ``request``, run table operation ``name``, and decode its ``data`` into
-    ``result`` whatever its shape (see :func:`~xportcn_async.models.ka.decode_result`)."""
-    endpoint = client.endpoint(name)
-    validate(request, subject=f"{name} request")
-    envelope = await client.send(
-        endpoint, to_wire(request), timeout=timeout, retry_ambiguous=retry_ambiguous
-    )
-    return decode_result(
-        result, envelope.data, request_id=envelope.request_id, data_key=endpoint.data_key
-    )
 
 
 class Page(Protocol[Item]):

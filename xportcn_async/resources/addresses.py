@@ -11,14 +11,10 @@ class AddressesResource(Resource):
     """The account's Chinese addresses."""
 
     async def list(self, *, timeout: Timeout | float | None = None) -> AddressList:
-        result: AddressList = await self._client.request("addresses.list", None, timeout=timeout)
-        return result
+        return await self._call("addresses.list", None, AddressList, timeout=timeout)
 
     async def save(
         self, address: Address, *, timeout: Timeout | float | None = None
     ) -> Acknowledgement:
         """Create (``id`` 0 or ``None``) or update an address."""
-        result: Acknowledgement = await self._client.request(
-            "addresses.save", address, timeout=timeout
-        )
-        return result
+        return await self._call("addresses.save", address, Acknowledgement, timeout=timeout)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from ..models import DecryptOpenUidRequest, SellerContact
 from ..transports import Timeout
 from ._base import Resource
-from ._ka import call
 
 
 class ImResource(Resource):
@@ -21,6 +20,4 @@ class ImResource(Resource):
         """The seller's IM (Wangwang) nickname and chat link for an ``open_uid`` seen on the
         product ``offer_id``."""
         request = DecryptOpenUidRequest(open_uid=open_uid, offer_id=str(offer_id))
-        return await call(
-            self._client, "im.decrypt_open_uid", request, SellerContact, timeout=timeout
-        )
+        return await self._call("im.decrypt_open_uid", request, SellerContact, timeout=timeout)

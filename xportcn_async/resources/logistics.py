@@ -33,19 +33,17 @@ class LogisticsResource(Resource):
         self, request: EstimateFreightRequest, *, timeout: Timeout | float | None = None
     ) -> FreightEstimate:
         """Freight options for one item to one address."""
-        result: FreightEstimate = await self._client.request(
-            "logistics.estimate_freight", request, timeout=timeout
+        return await self._call(
+            "logistics.estimate_freight", request, FreightEstimate, timeout=timeout
         )
-        return result
 
     async def preview_freight(
         self, request: PreviewFreightRequest, *, timeout: Timeout | float | None = None
     ) -> FreightPreview:
         """Quote an order's freight; book the quote with its ``render_id``."""
-        result: FreightPreview = await self._client.request(
-            "logistics.preview_freight", request, timeout=timeout
+        return await self._call(
+            "logistics.preview_freight", request, FreightPreview, timeout=timeout
         )
-        return result
 
     async def book(
         self,
@@ -66,10 +64,9 @@ class LogisticsResource(Resource):
                 "logistics.book request",
                 [FieldError("render_id", "required: preview the freight first (preview_for)")],
             )
-        result: Booking = await self._client.request(
-            "logistics.book", request, timeout=timeout, retry_ambiguous=retry_ambiguous
+        return await self._call(
+            "logistics.book", request, Booking, timeout=timeout, retry_ambiguous=retry_ambiguous
         )
-        return result
 
     def book_many(
         self,
@@ -146,7 +143,6 @@ class LogisticsResource(Resource):
         self, request: UpdateDomesticLogisticsRequest, *, timeout: Timeout | float | None = None
     ) -> Acknowledgement:
         """Report the domestic (China) parcels of a booked order."""
-        result: Acknowledgement = await self._client.request(
-            "logistics.update_domestic_logistics", request, timeout=timeout
+        return await self._call(
+            "logistics.update_domestic_logistics", request, Acknowledgement, timeout=timeout
         )
-        return result

@@ -27,7 +27,7 @@ from ..models import (
 )
 from ..transports import Timeout
 from ._base import Resource
-from ._ka import call, walk_pages
+from ._ka import walk_pages
 
 
 class PreviewRejectedError(XportcnError):
@@ -63,7 +63,7 @@ class OrdersResource(Resource):
         Given a :class:`CreateOrderRequest`, previews that order."""
         if isinstance(request, CreateOrderRequest):
             request = request.preview_request()
-        return await call(self._client, "orders.preview", request, OrderPreview, timeout=timeout)
+        return await self._call("orders.preview", request, OrderPreview, timeout=timeout)
 
     async def create(
         self,
@@ -78,8 +78,7 @@ class OrdersResource(Resource):
         true: such a failure raises :class:`~xportcn_async.errors.OutcomeUnknownError`.
         Look the order up (by your ``out_order_id``) before trying again.
         """
-        return await call(
-            self._client,
+        return await self._call(
             "orders.create",
             request,
             CreatedOrder,
@@ -110,8 +109,7 @@ class OrdersResource(Resource):
 
     async def pay(self, order_id: str, *, timeout: Timeout | float | None = None) -> Payment:
         """Pay a created order. Never retried once it may have reached the server."""
-        return await call(
-            self._client,
+        return await self._call(
             "orders.pay",
             PayOrderRequest(order_id=order_id),
             Payment,
@@ -121,16 +119,14 @@ class OrdersResource(Resource):
     async def detail(self, order_id: str, *, timeout: Timeout | float | None = None) -> Order:
         """One order, with its status and lines."""
         request = OrderDetailRequest(order_id=order_id)
-        return await call(self._client, "orders.detail", request, Order, timeout=timeout)
+        return await self._call("orders.detail", request, Order, timeout=timeout)
 
     async def logistics(
         self, order_id: str, *, timeout: Timeout | float | None = None
     ) -> OrderLogistics:
         """The domestic parcels of an order (none until the seller ships)."""
         request = OrderLogisticsRequest(order_id=order_id)
-        return await call(
-            self._client, "orders.logistics", request, OrderLogistics, timeout=timeout
-        )
+        return await self._call("orders.logistics", request, OrderLogistics, timeout=timeout)
 
     async def list(
         self,
@@ -151,7 +147,7 @@ class OrdersResource(Resource):
             created_from=None if created_from is None else ChinaTime(created_from),
             created_to=None if created_to is None else ChinaTime(created_to),
         )
-        return await call(self._client, "orders.list", request, OrderPage, timeout=timeout)
+        return await self._call("orders.list", request, OrderPage, timeout=timeout)
 
     def iter_list(
         self,

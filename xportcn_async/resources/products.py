@@ -32,7 +32,7 @@ from ..models import (
 )
 from ..transports import Timeout
 from ._base import Resource
-from ._ka import call, walk_pages
+from ._ka import walk_pages
 
 Filters = SearchFilters | str | Iterable[SearchFilter | str]
 """Search filters: tokens (:class:`SearchFilter` members or any string), or the wire form
@@ -79,7 +79,7 @@ class ProductsResource(Resource):
             max_price=_price(max_price),
             category_id=None if category_id is None else str(category_id),
         )
-        return await call(self._client, "products.search", request, ProductPage, timeout=timeout)
+        return await self._call("products.search", request, ProductPage, timeout=timeout)
 
     def iter_search(
         self,
@@ -170,9 +170,7 @@ class ProductsResource(Resource):
             max_price=_price(max_price),
             category_id=None if category_id is None else str(category_id),
         )
-        return await call(
-            self._client, "products.image_search", request, ProductPage, timeout=timeout
-        )
+        return await self._call("products.image_search", request, ProductPage, timeout=timeout)
 
     def iter_image_search(
         self,
@@ -217,9 +215,7 @@ class ProductsResource(Resource):
                 max_price=_price(max_price),
                 category_id=None if category_id is None else str(category_id),
             )
-            return await call(
-                self._client, "products.image_search", request, ProductPage, timeout=timeout
-            )
+            return await self._call("products.image_search", request, ProductPage, timeout=timeout)
 
         return walk_pages(
             fetch,
@@ -238,7 +234,7 @@ class ProductsResource(Resource):
     ) -> Category:
         """A category and its children; ``0`` (the default) is the root."""
         request = CategoryRequest(category_id=category_id, country=country)
-        return await call(self._client, "products.category", request, Category, timeout=timeout)
+        return await self._call("products.category", request, Category, timeout=timeout)
 
     async def detail(
         self,
@@ -252,7 +248,7 @@ class ProductsResource(Resource):
         request = ProductDetailRequest(
             offer_id=offer_id, country=country, out_member_id=out_member_id
         )
-        return await call(self._client, "products.detail", request, ProductDetail, timeout=timeout)
+        return await self._call("products.detail", request, ProductDetail, timeout=timeout)
 
     async def detail_multi(
         self,
@@ -266,8 +262,8 @@ class ProductsResource(Resource):
         request = ProductDetailsRequest(
             offer_ids=list(offer_ids), country=country, out_member_id=out_member_id
         )
-        return await call(
-            self._client, "products.detail_multi", request, ProductDetailList, timeout=timeout
+        return await self._call(
+            "products.detail_multi", request, ProductDetailList, timeout=timeout
         )
 
     async def freight_estimate(
@@ -298,8 +294,8 @@ class ProductsResource(Resource):
                 else [SkuQuantity(sku_id=k, quantity=v) for k, v in sku_quantities.items()]
             ),
         )
-        return await call(
-            self._client, "products.freight_estimate", request, ProductFreight, timeout=timeout
+        return await self._call(
+            "products.freight_estimate", request, ProductFreight, timeout=timeout
         )
 
     async def pool(
@@ -320,7 +316,7 @@ class ProductsResource(Resource):
             pool_id=pool_id,
             category_id=None if category_id is None else str(category_id),
         )
-        return await call(self._client, "products.pool", request, ProductPage, timeout=timeout)
+        return await self._call("products.pool", request, ProductPage, timeout=timeout)
 
     def iter_pool(
         self,

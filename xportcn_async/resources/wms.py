@@ -10,7 +10,6 @@ from ..models import (
 )
 from ..transports import Timeout
 from ._base import Resource
-from ._ka import call
 
 
 class WmsResource(Resource):
@@ -26,8 +25,7 @@ class WmsResource(Resource):
     ) -> WmsPackage:
         """Announce a package before it arrives. Not retried once it may have reached the
         server, unless ``retry_ambiguous`` is true."""
-        return await call(
-            self._client,
+        return await self._call(
             "wms.forecast",
             request,
             WmsPackage,
@@ -44,8 +42,7 @@ class WmsResource(Resource):
     ) -> WmsPackage:
         """Record a package's arrival and its quality inspection. Not retried once it may
         have reached the server, unless ``retry_ambiguous`` is true."""
-        return await call(
-            self._client,
+        return await self._call(
             "wms.inbound",
             request,
             WmsPackage,
@@ -58,4 +55,4 @@ class WmsResource(Resource):
     ) -> WmsPackage:
         """Change a package found by its ``out_order_id``; fields left ``None`` stay as they
         are."""
-        return await call(self._client, "wms.update", request, WmsPackage, timeout=timeout)
+        return await self._call("wms.update", request, WmsPackage, timeout=timeout)
