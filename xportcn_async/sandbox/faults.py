@@ -104,6 +104,19 @@ class Faults:
         """The probability that a request gets some fault."""
         return sum(p for _, p in self._table())
 
+    def describe(self) -> str:
+        """A short human-readable summary: the non-zero probabilities and their settings."""
+        parts = [f"{kind.value}={p:g}" for kind, p in self._table() if p]
+        if self.slow:
+            parts.append(f"slow_seconds={self.slow_seconds:g}")
+        if self.rate_limit:
+            parts.append(
+                f"retry_after={'none' if self.retry_after is None else f'{self.retry_after:g}'}"
+            )
+        if self.operations is not None:
+            parts.append(f"operations={','.join(sorted(self.operations))}")
+        return " ".join(parts) or "none"
+
     def _table(self) -> tuple[tuple[FaultKind, float], ...]:
         return (
             (FaultKind.UNAVAILABLE, self.unavailable),
@@ -152,6 +165,11 @@ class Latency:
     @property
     def is_zero(self) -> bool:
         return self.seconds == 0.0 and self.jitter == 0.0
+
+    def describe(self) -> str:
+        if not self.jitter:
+            return f"{self.seconds:g} s"
+        return f"{self.seconds:g} s, jitter {self.jitter:g} s ({self.distribution})"
 
     def draw(self, rng: random.Random) -> float:
         """One delay, in seconds."""

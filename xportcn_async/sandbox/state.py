@@ -55,7 +55,8 @@ class SandboxStats:
     - ``bookings``: orders created. A ``renderId`` is booked at most once, so this is also the
       number of distinct renders booked.
     - ``booking_attempts``: valid bookings of a known ``renderId`` (first or repeated);
-      ``duplicate_booking_attempts`` the repeated ones, answered with the existing order.
+      ``duplicate_booking_attempts`` the repeated ones (answered with the existing order, or
+      409 when they name another ``tmallOrderId``).
     - ``bookings_by_render_id``: ``renderId`` -> booking attempts.
     """
 
