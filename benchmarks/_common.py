@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import cProfile
+import dataclasses
+import gc
 import json
 import os
 import random
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +25,6 @@ import aiohttp
 
 from xportcn_async import (
     ENDPOINTS,
-    AiohttpTransport,
     BookingRequest,
     Credentials,
     Response,
@@ -156,9 +159,8 @@ async def rendered(
     """``count`` bookings, each with the ``renderId`` of its own fresh freight preview (made
     through the SDK's ``preview_freight``, concurrently; not part of any timing)."""
     requests = list(bookings(count, render_ids=False, seed=seed))
-    transport = AiohttpTransport(limit=concurrency)
     async with XportcnClient(
-        sandbox_credentials(), base_url=base_url, transport=transport
+        sandbox_credentials(), base_url=base_url, connection_limit=concurrency
     ) as client:
         logistics = client.logistics
         slots = asyncio.Semaphore(concurrency)
@@ -168,13 +170,10 @@ async def rendered(
                 preview = await logistics.preview_freight(logistics.preview_for(request))
             return request.with_render_id(preview.render_id)
 
-        try:
-            return await asyncio.gather(*(one(r) for r in requests))
-        finally:
-            await transport.aclose()
+        return await asyncio.gather(*(one(r) for r in requests))
 
 
-# -- the baseline: a hand-written aiohttp loop ------------------------------------------------
+# -- the two sides of benchmarks 1 and 2 ------------------------------------------------------
 
 Prepared = tuple[str, dict[str, str], bytes]
 
@@ -205,8 +204,9 @@ def presign(base_url: str, requests: list[BookingRequest]) -> list[Prepared]:
 
 
 async def raw_loop(prepared: list[Prepared], concurrency: int) -> float:
-    """POST every prepared booking with a bare ``aiohttp.ClientSession`` and a semaphore,
-    check for HTTP 200 and read the body. Returns the wall-clock seconds."""
+    """The baseline: POST every pre-signed booking with a bare ``aiohttp.ClientSession``
+    (``TCPConnector(limit=concurrency)``) and a semaphore, check for HTTP 200 and read the
+    body. Returns the wall-clock seconds."""
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector) as session:
         slots = asyncio.Semaphore(concurrency)
@@ -223,42 +223,169 @@ async def raw_loop(prepared: list[Prepared], concurrency: int) -> float:
 
 
 async def sdk_loop(base_url: str, requests: list[BookingRequest], concurrency: int) -> float:
-    """Book every request with ``client.logistics.book_many`` and the default
+    """The SDK: ``client.logistics.book_many`` over every request, with the client's default
     ``AiohttpTransport(limit=concurrency)``. Returns the wall-clock seconds."""
-    transport = AiohttpTransport(limit=concurrency)
     async with XportcnClient(
-        sandbox_credentials(), base_url=base_url, transport=transport
+        sandbox_credentials(), base_url=base_url, connection_limit=concurrency
     ) as client:
-        try:
-            started = time.perf_counter()
-            async with client.logistics.book_many(requests, concurrency=concurrency) as run:
-                async for _ in run:
-                    pass
-            elapsed = time.perf_counter() - started
-        finally:
-            await transport.aclose()
+        started = time.perf_counter()
+        async with client.logistics.book_many(requests, concurrency=concurrency) as run:
+            async for _ in run:
+                pass
+        elapsed = time.perf_counter() - started
     booked = run.report.count(Status.BOOKED)
     if booked != len(requests):
         raise RuntimeError(f"only {booked} of {len(requests)} booked: {run.report}")
     return elapsed
 
 
+SIDES = {"raw": "raw aiohttp loop", "sdk": "xportcn-async book_many"}
+
+
+@dataclasses.dataclass
+class Measurement:
+    """One timed run of one side against its own fresh sandbox process."""
+
+    side: str
+    count: int
+    seconds: float
+    client_cpu: float
+    """CPU seconds this process used during the run."""
+    server_cpu: float
+    """CPU seconds the sandbox process used during the run."""
+    other_cpu: float
+    """CPU seconds the rest of the machine used during the run (other processes, the
+    kernel's network work outside both processes)."""
+
+    @property
+    def rate(self) -> float:
+        return self.count / self.seconds
+
+    @property
+    def client_us(self) -> float:
+        """Client CPU per request, in µs."""
+        return self.client_cpu / self.count * 1e6
+
+    @property
+    def server_us(self) -> float:
+        """Sandbox CPU per request, in µs."""
+        return self.server_cpu / self.count * 1e6
+
+    @property
+    def client_load(self) -> float:
+        """Busy share of one core used by the client during the run."""
+        return self.client_cpu / self.seconds
+
+    @property
+    def server_load(self) -> float:
+        return self.server_cpu / self.seconds
+
+    @property
+    def other_load(self) -> float:
+        return self.other_cpu / self.seconds
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds all cores have spent busy since boot (``/proc/stat``); 0.0 elsewhere."""
+    try:
+        with open("/proc/stat", encoding="ascii") as fh:
+            fields = [int(x) for x in fh.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return 0.0
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def measure(
+    side: str,
+    count: int,
+    concurrency: int,
+    *,
+    seed: int,
+    sandbox_options: Sequence[str] = (),
+    preview_concurrency: int = 200,
+    profiler: cProfile.Profile | None = None,
+) -> Measurement:
+    """Start a fresh sandbox process, preview ``count`` orders (untimed), then book them all
+    (timed) with ``side`` ("raw" or "sdk"), check that the sandbox made ``count`` orders, and
+    stop the sandbox.
+
+    A fresh sandbox per run keeps runs independent: a long-lived sandbox's heap grows with
+    every render and order, and its garbage collector then stalls it for a growing time. Set-up
+    objects of this process are moved out of the collector's reach (``gc.freeze``) for the
+    timed part, so that they do not weigh on whichever side runs later. ``profiler`` (if
+    any) runs during the timed part only.
+    """
+    with sandbox_process("--seed", str(seed), *sandbox_options) as sandbox:
+        url = sandbox.base_url
+        requests = asyncio.run(rendered(url, count, seed=seed, concurrency=preview_concurrency))
+        prepared = presign(url, requests) if side == "raw" else []
+        gc.collect()
+        gc.freeze()
+        try:
+            busy0, server0 = machine_busy_seconds(), sandbox.cpu_seconds()
+            client0 = time.process_time()
+            if profiler is not None:
+                profiler.enable()
+            if side == "raw":
+                seconds = asyncio.run(raw_loop(prepared, concurrency))
+            else:
+                seconds = asyncio.run(sdk_loop(url, requests, concurrency))
+            client1 = time.process_time()
+            server1, busy1 = sandbox.cpu_seconds(), machine_busy_seconds()
+        finally:
+            if profiler is not None:
+                profiler.disable()
+            gc.unfreeze()
+        made = int(sandbox_stats(url)["bookings"])
+        if made != count:
+            raise RuntimeError(f"{side}: the sandbox made {made} orders, expected {count}")
+    client, server = client1 - client0, server1 - server0
+    other = max(0.0, (busy1 - busy0) - client - server) if busy1 else 0.0
+    return Measurement(side, count, seconds, client, server, other)
+
+
+def alternating(
+    repeats: int, run: Callable[[str, int], Measurement]
+) -> dict[str, list[Measurement]]:
+    """``repeats`` runs per side, alternating which side goes first; ``run(side, rep)``."""
+    results: dict[str, list[Measurement]] = {"raw": [], "sdk": []}
+    for rep in range(repeats):
+        for side in ("raw", "sdk") if rep % 2 == 0 else ("sdk", "raw"):
+            results[side].append(run(side, rep))
+    return results
+
+
+def best(runs: list[Measurement]) -> Measurement:
+    return max(runs, key=lambda m: m.rate)
+
+
+def median_rate(runs: list[Measurement]) -> float:
+    return statistics.median(m.rate for m in runs)
+
+
 def sandbox_stats(base_url: str) -> dict[str, Any]:
     """``GET /_sandbox/stats`` of a sandbox serving ``base_url`` (``.../api``)."""
     stats_url = base_url.removesuffix("/api") + "/_sandbox/stats"
-    with urllib.request.urlopen(stats_url, timeout=30) as resp:
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback: no proxy
+    with opener.open(stats_url, timeout=30) as resp:
         stats: dict[str, Any] = json.load(resp)
     return stats
 
 
-def bookings_made(base_url: str) -> int:
-    """Orders the sandbox has created so far (each a first booking of a render)."""
-    return int(sandbox_stats(base_url)["bookings"])
+def load_note(runs: Iterable[Measurement]) -> str:
+    """How much CPU the rest of the machine took during the runs."""
+    worst = max((m.other_load for m in runs), default=0.0)
+    return (
+        f"CPU used outside the client and the sandbox during the runs: up to "
+        f"{worst:.0%} of a core (load average now {os.getloadavg()[0]:.2f})"
+    )
 
 
-def cpu_note() -> str:
+def machine_note() -> str:
     cores = os.cpu_count() or 0
     return (
-        f"note: the sandbox server (its own process) and the client share this machine's "
-        f"{cores} CPU core{'s' if cores != 1 else ''}; the server's CPU time limits both sides"
+        f"note: the sandbox server (a separate process) and this client share the machine's "
+        f"{cores} CPU core{'s' if cores != 1 else ''}: the sandbox's own CPU time limits both "
+        f"sides"
     )

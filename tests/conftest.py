@@ -8,8 +8,9 @@ import pytest
 
 from xportcn_async import Credentials, RetryPolicy
 
-# The spec lives beside the repository: <root>/../shared/spec/examples.
-EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "shared" / "spec" / "examples"
+# The docs' wire examples, copied byte for byte from the spec (<root>/../shared/spec/examples;
+# tests/test_fixtures.py checks that the copy matches whenever the spec is beside the repo).
+EXAMPLES_DIR = Path(__file__).resolve().parent / "fixtures" / "examples"
 
 ACCESS_KEY = "ak-test-0001"
 # Long and distinctive, so that a leak is easy to spot in any text.
@@ -21,11 +22,7 @@ USER_ID = "user-42"
 def examples_dir() -> Path:
     """The API examples (byte-for-byte wire payloads from the docs)."""
     if not (EXAMPLES_DIR / "logistics").is_dir():
-        pytest.fail(
-            f"API examples not found at {EXAMPLES_DIR}: the spec must be checked out at "
-            "../shared/spec relative to the repository root",
-            pytrace=False,
-        )
+        pytest.fail(f"API examples not found at {EXAMPLES_DIR}", pytrace=False)
     return EXAMPLES_DIR
 
 
