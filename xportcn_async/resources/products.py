@@ -154,10 +154,10 @@ class ProductsResource(Resource):
         the path of a local image file (either is sent base64-encoded, as ``imageBase64``).
         ``region`` narrows the search to part of the image.
         """
-        image_url, image_base64 = await _image(image)
+        loaded = await _load_image(image)
         request = ImageSearchRequest(
-            image_base64=image_base64,
-            image_url=image_url,
+            image_base64=None if isinstance(loaded, str) else base64.b64encode(loaded).decode(),
+            image_url=loaded if isinstance(loaded, str) else None,
             page=page,
             page_size=page_size,
             country=country,
@@ -193,29 +193,27 @@ class ProductsResource(Resource):
     ) -> AsyncIterator[ProductSummary]:
         """Every product that looks like ``image``, page after page (see
         :meth:`iter_search`). A local file is read once."""
-        state: dict[str, tuple[str | None, str | None]] = {}
         parsed_filters, parsed_sort = _filters(filters), _sort(sort)
+        loaded: list[str | bytes] = []
 
         async def fetch(page: int) -> ProductPage:
-            if "image" not in state:
-                state["image"] = await _image(image)
-            image_url, image_base64 = state["image"]
-            request = ImageSearchRequest(
-                image_base64=image_base64,
-                image_url=image_url,
+            if not loaded:
+                loaded.append(await _load_image(image))
+            return await self.image_search(
+                loaded[0],
                 page=page,
                 page_size=page_size,
-                country=country,
-                out_member_id=out_member_id,
                 region=region,
                 keyword=keyword,
                 filters=parsed_filters,
                 sort=parsed_sort,
-                min_price=_price(min_price),
-                max_price=_price(max_price),
-                category_id=None if category_id is None else str(category_id),
+                min_price=min_price,
+                max_price=max_price,
+                category_id=category_id,
+                out_member_id=out_member_id,
+                country=country,
+                timeout=timeout,
             )
-            return await self._call("products.image_search", request, ProductPage, timeout=timeout)
 
         return walk_pages(
             fetch,
@@ -375,12 +373,12 @@ def _price(value: Decimal | str | None) -> Decimal | None:
         ) from None
 
 
-async def _image(image: Any) -> tuple[str | None, str | None]:
-    """``(image_url, image_base64)`` for an image given as a URL, bytes or a file path."""
+async def _load_image(image: Any) -> str | bytes:
+    """An image given as a URL (returned as it is), bytes, or a file path (read)."""
     if isinstance(image, (bytes, bytearray, memoryview)):
         data = bytes(image)
     elif isinstance(image, str) and image.lower().startswith(("http://", "https://")):
-        return image, None
+        return image
     elif isinstance(image, (str, os.PathLike)):
         path = Path(image)
         try:
@@ -398,4 +396,4 @@ async def _image(image: Any) -> tuple[str | None, str | None]:
         raise ValidationError(
             "products.image_search request", [FieldError("image", "the image is empty")]
         )
-    return None, base64.b64encode(data).decode("ascii")
+    return data
