@@ -9,6 +9,12 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
+from xportcn_async import (
+    EstimateFreightRequest,
+    InMemoryTransport,
+    XportcnClient,
+    from_wire,
+)
 from xportcn_async.batch import LatencyHistogram, RateLimiter, Status, batch
 from xportcn_async.errors import (
     BadRequestError,
@@ -17,6 +23,14 @@ from xportcn_async.errors import (
     ServerError,
     ValidationError,
 )
+from xportcn_async.sandbox import Sandbox
+
+EXAMPLE_ESTIMATE = {
+    "itemId": "2048232789087639",
+    "skuId": "4970432383383",
+    "quantity": 1,
+    "receiverAddress": {"country": "US", "city": "VALLEY VLG", "zip": "91607"},
+}
 
 
 async def test_every_input_gets_exactly_one_outcome_and_failures_do_not_stop_the_batch() -> None:
@@ -189,3 +203,107 @@ def test_latency_histogram_percentiles_are_within_one_percent() -> None:
     assert h.percentile(50) == pytest.approx(0.5, rel=0.02)
     assert h.percentile(99) == pytest.approx(0.99, rel=0.02)
     assert h.max == 1.0
+
+
+async def test_an_input_iterator_error_is_raised_promptly_not_after_the_whole_input() -> None:
+    done = 0
+
+    def source() -> Iterator[int]:
+        yield from range(5)
+        raise UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte")
+
+    async def work(n: int) -> int:
+        nonlocal done
+        done += 1
+        return n
+
+    async with batch(work, itertools.chain(source(), range(10_000)), concurrency=2) as run:
+        with pytest.raises(UnicodeDecodeError):
+            async for _ in run:
+                pass
+    assert done <= 5 + 2
+
+
+async def test_aclose_from_another_task_wakes_the_consumer() -> None:
+    async def work(n: int) -> int:
+        await asyncio.sleep(10)
+        return n
+
+    run = batch(work, range(100), concurrency=4)
+    consumer = asyncio.ensure_future(run.__anext__())
+    await asyncio.sleep(0.01)
+    await run.aclose()
+    with pytest.raises(StopAsyncIteration):
+        await asyncio.wait_for(consumer, 5)
+
+
+async def test_stop_reads_no_more_async_input() -> None:
+    pulled = 0
+
+    async def source() -> AsyncIterator[int]:
+        nonlocal pulled
+        for n in range(1000):
+            pulled += 1
+            yield n
+
+    async def work(n: int) -> int:
+        await asyncio.sleep(0.001)
+        return n
+
+    async with batch(work, source(), concurrency=4, window=0) as run:
+        async for _ in run:
+            run.stop()
+            seen = pulled
+    assert pulled <= seen + 4
+
+
+async def test_an_unexpected_error_after_a_request_was_sent_is_unknown_not_failed() -> None:
+    sandbox = Sandbox()
+    async with XportcnClient(
+        sandbox.credentials,
+        base_url="http://127.0.0.1/api",
+        transport=InMemoryTransport(sandbox.handle),
+    ) as client:
+
+        async def estimate_then_crash(request: object) -> None:
+            await client.logistics.estimate_freight(request)  # type: ignore[arg-type]
+            raise RuntimeError("bug in the caller's code after the call")
+
+        async def crash_before_sending(request: object) -> None:
+            raise RuntimeError("bug before anything was sent")
+
+        request = from_wire(EXAMPLE_ESTIMATE, EstimateFreightRequest)
+        async with batch(estimate_then_crash, [request]) as run:
+            (after,) = [o async for o in run]
+        async with batch(crash_before_sending, [request]) as run:
+            (before,) = [o async for o in run]
+    assert after.status is Status.UNKNOWN and after.attempts == 1
+    assert before.status is Status.FAILED and before.attempts == 0
+
+
+async def test_the_rate_limit_counts_every_http_request_of_an_item(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    acquired = 0
+
+    class CountingLimiter(RateLimiter):
+        async def acquire(self) -> None:
+            nonlocal acquired
+            acquired += 1
+
+    monkeypatch.setattr("xportcn_async.batch.RateLimiter", CountingLimiter)
+    sandbox = Sandbox()
+    async with XportcnClient(
+        sandbox.credentials,
+        base_url="http://127.0.0.1/api",
+        transport=InMemoryTransport(sandbox.handle),
+    ) as client:
+        request = from_wire(EXAMPLE_ESTIMATE, EstimateFreightRequest)
+
+        async def two_calls(r: EstimateFreightRequest) -> None:
+            await client.logistics.estimate_freight(r)
+            await client.logistics.estimate_freight(r)
+
+        async with batch(two_calls, [request] * 5, rate_limit=1000) as run:
+            assert [o.status async for o in run] == [Status.OK] * 5
+    assert acquired == 10

@@ -237,7 +237,7 @@ async def test_journal_skips_booked_retries_failed_and_reports_unknown_without_r
         last[record["key"]] = record["status"]
     assert last[keys[1]] == "booked" and last[keys[4]] == "booked"
 
-    # opting in resends the unknown ones
+    # opting in cannot resend them safely: the journal has no renderId for them
     async with (
         XportcnClient(
             sandbox.credentials,
@@ -248,14 +248,16 @@ async def test_journal_skips_booked_retries_failed_and_reports_unknown_without_r
             items, journal=journal, resend_unknown=True, ordered=True
         ) as run,
     ):
-        statuses = [o.status async for o in run]
-    assert statuses == [
+        outcomes = [o async for o in run]
+    assert [o.status for o in outcomes] == [
         Status.SKIPPED,
         Status.SKIPPED,
-        Status.BOOKED,
-        Status.BOOKED,
+        Status.UNKNOWN,
+        Status.UNKNOWN,
         Status.SKIPPED,
     ]
+    assert "renderId is not in the journal" in str(outcomes[2].error)
+    assert sandbox.stats.bookings == 2
 
 
 async def test_journal_rejects_a_key_repeated_in_one_input_and_holds_no_secrets(
@@ -285,7 +287,8 @@ def test_journal_tolerates_a_cut_last_line(tmp_path: Path) -> None:
     path.write_text('{"key": "a", "status": "booked", "order_id": "1"}\n{"key": "b", "sta')
     journal = Journal(path)
     try:
-        assert journal.previous("a") == {"key": "a", "status": "booked", "order_id": "1"}
+        state = journal.previous("a")
+        assert state is not None and (state.status, state.order_id) == ("booked", "1")
         assert journal.previous("b") is None
         assert journal.unreadable_lines == 1
     finally:
@@ -376,3 +379,145 @@ async def test_resume_after_sigkill_books_the_rest_and_never_books_twice(tmp_pat
     assert (
         len(per_tmall) == 300 - sum(1 for k in in_flight if f"tmall:{k}" not in per_tmall) or True
     )
+
+
+# -- review findings: no double booking through duplicates, resends or cut journals --------
+
+
+def _client_for(handler: Any, **kwargs: Any) -> XportcnClient:
+    return XportcnClient(
+        Sandbox().credentials,
+        base_url="http://127.0.0.1/api",
+        transport=InMemoryTransport(handler),
+        **kwargs,
+    )
+
+
+async def test_a_key_repeated_in_the_input_is_booked_once_even_across_a_resume(
+    tmp_path: Path,
+) -> None:
+    a, b = bookings(2)
+    journal = tmp_path / "j.jsonl"
+    sandbox = Sandbox(latency=Latency(seconds=0.005))
+    for _ in range(2):
+        async with (
+            _client_for(sandbox.handle) as client,
+            client.logistics.book_many([a, b, a], journal=journal, concurrency=3) as run,
+        ):
+            [o async for o in run]
+    assert max(orders_per_tmall_id(sandbox).values()) == 1
+    assert sandbox.stats.bookings == 2
+
+
+async def test_without_a_journal_a_key_in_flight_twice_is_rejected_the_second_time() -> None:
+    a = next(bookings(1))
+    sandbox = Sandbox(latency=Latency(seconds=0.01))
+    async with (
+        _client_for(sandbox.handle) as client,
+        client.logistics.book_many([a, a], concurrency=2, ordered=True) as run,
+    ):
+        statuses = [o.status async for o in run]
+    assert statuses == [Status.BOOKED, Status.REJECTED]
+    assert sandbox.stats.bookings == 1
+
+
+async def test_resending_an_unknown_booking_reuses_its_render_id(tmp_path: Path) -> None:
+    from xportcn_async.errors import ConnectionDroppedError
+
+    sandbox = Sandbox()
+
+    async def drop_bookings(request: Request) -> Response:
+        response = await sandbox.handle(request)  # the server books ...
+        if "orderBookingFreight" in request.url:
+            raise ConnectionDroppedError("dropped")  # ... and the reply is lost
+        return response
+
+    journal = tmp_path / "j.jsonl"
+    items = list(bookings(5))
+    async with (
+        _client_for(drop_bookings) as client,
+        client.logistics.book_many(items, journal=journal) as run,
+    ):
+        assert {o.status async for o in run} == {Status.UNKNOWN}
+    async with (
+        _client_for(sandbox.handle) as client,
+        client.logistics.book_many(items, journal=journal, resend_unknown=True) as run,
+    ):
+        assert {o.status async for o in run} == {Status.BOOKED}
+    assert sandbox.stats.bookings == 5  # the same renderIds again: no second order
+    assert sandbox.stats.duplicate_booking_attempts == 5
+    assert max(orders_per_tmall_id(sandbox).values()) == 1
+
+
+async def test_a_journal_cut_by_sigkill_stays_readable_across_two_resumes(tmp_path: Path) -> None:
+    items = list(bookings(3))
+    journal = tmp_path / "j.jsonl"
+    journal.write_text(json.dumps({"key": items[0].key, "status": "failed"}) + '\n{"key": "x", "st')
+    sandbox = Sandbox()
+    for _ in range(2):
+        async with (
+            _client_for(sandbox.handle) as client,
+            client.logistics.book_many(items, journal=journal) as run,
+        ):
+            [o async for o in run]
+    reopened = Journal(journal)
+    try:
+        assert reopened.unreadable_lines == 1
+        assert all(reopened.previous(i.key).status == "booked" for i in items)  # type: ignore[union-attr]
+    finally:
+        reopened.close()
+    assert sandbox.stats.bookings == 3
+
+
+async def test_book_many_follows_the_clients_retry_ambiguous() -> None:
+    from xportcn_async.errors import ConnectionDroppedError
+
+    sandbox = Sandbox()
+    dropped = 0
+
+    async def drop_first_booking(request: Request) -> Response:
+        nonlocal dropped
+        response = await sandbox.handle(request)
+        if "orderBookingFreight" in request.url and not dropped:
+            dropped += 1
+            raise ConnectionDroppedError("dropped")
+        return response
+
+    async with (
+        _client_for(drop_first_booking, retry_ambiguous=True, retry=FAST_RETRY) as client,
+        client.logistics.book_many(bookings(1)) as run,
+    ):
+        outcomes = [o async for o in run]
+    assert outcomes[0].status is Status.BOOKED and outcomes[0].attempts == 3  # preview + 2
+    assert sandbox.stats.bookings == 1
+
+
+async def test_a_journal_that_cannot_be_written_stops_the_run_and_is_raised(
+    tmp_path: Path,
+) -> None:
+    class FullDisk(Journal):
+        writes = 0
+
+        def record(self, outcome: Any) -> None:
+            FullDisk.writes += 1
+            if FullDisk.writes == 3:
+                raise OSError(28, "No space left on device")
+            super().record(outcome)
+
+    journal = FullDisk(tmp_path / "j.jsonl")
+    sandbox = Sandbox()
+    try:
+        for ordered in (False, True):
+            FullDisk.writes = 0
+            async with (
+                _client_for(sandbox.handle) as client,
+                client.logistics.book_many(
+                    bookings(50), journal=journal, ordered=ordered, concurrency=4
+                ) as run,
+            ):
+                with pytest.raises(OSError, match="No space"):
+                    async for _ in run:
+                        pass
+    finally:
+        journal.close()
+    assert sandbox.stats.bookings < 50  # it stopped, rather than booking everything blind

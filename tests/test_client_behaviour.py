@@ -32,6 +32,8 @@ from xportcn_async import (
     InMemoryTransport,
     NotFoundError,
     OutcomeUnknownError,
+    PackageForecastRequest,
+    PackageInboundRequest,
     RateLimitError,
     Request,
     RequestTimeoutError,
@@ -39,10 +41,12 @@ from xportcn_async import (
     RetryPolicy,
     ServerError,
     Timeout,
+    TransportError,
     XportcnClient,
     from_wire,
     signature,
 )
+from xportcn_async.client import CallContext, call_context
 
 BOOK_PATH = "/open/pp/logistics/orderBookingFreight"
 ESTIMATE_PATH = "/open/pp/logistics/itemLogisticsPrice"
@@ -631,3 +635,268 @@ async def test_a_transport_passed_in_is_not_closed_by_the_client(
     async with make_client(transport):
         pass
     assert not transport.closed
+
+
+# -- hooks that fail, transports that misbehave ----------------------------------------------
+
+
+def _raise(event: object) -> None:
+    raise RuntimeError("metrics backend down")
+
+
+async def test_a_raising_on_response_hook_does_not_turn_a_booking_into_an_error(
+    make_client: Callable[..., XportcnClient],
+    booking_request: BookingRequest,
+    booking_ok: Response,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The booking happened: an exception from a metrics hook must not make the caller think
+    # it failed (and book again).
+    transport = InMemoryTransport(script=[booking_ok])
+    async with make_client(transport, on_request=_raise, on_response=_raise) as client:
+        booking = await client.logistics.book(booking_request)
+    assert booking.order_id == "21"
+    assert len(transport.calls) == 1
+    hook_logs = [r for r in caplog.records if "hook raised RuntimeError" in r.getMessage()]
+    assert [r.name for r in hook_logs] == ["xportcn_async", "xportcn_async"]
+    assert all("on_request" in r.getMessage() or "on_response" in r.getMessage() for r in hook_logs)
+
+
+async def test_a_raising_hook_on_the_error_path_keeps_outcome_unknown(
+    make_client: Callable[..., XportcnClient], booking_request: BookingRequest
+) -> None:
+    transport = InMemoryTransport(script=[ConnectionDroppedError("reset")])
+    async with make_client(transport, on_response=_raise) as client:
+        with pytest.raises(OutcomeUnknownError) as info:
+            await client.logistics.book(booking_request)
+    assert isinstance(info.value.cause, ConnectionDroppedError)
+
+
+async def test_a_raising_hook_does_not_stop_retries(
+    make_client: Callable[..., XportcnClient], estimate_request: EstimateFreightRequest
+) -> None:
+    transport = InMemoryTransport(script=[unavailable(), ok_l(ESTIMATE_DATA)])
+    async with make_client(transport, on_request=_raise, on_response=_raise) as client:
+        estimate = await client.logistics.estimate_freight(estimate_request)
+    assert estimate.item_id == "2048232789087639"
+    assert len(transport.calls) == 2
+
+
+async def test_an_unexpected_transport_exception_on_a_booking_is_outcome_unknown(
+    make_client: Callable[..., XportcnClient], booking_request: BookingRequest, booking_ok: Response
+) -> None:
+    # e.g. aiohttp's RuntimeError('Session is closed'): we cannot know what was sent.
+    transport = InMemoryTransport(script=[RuntimeError("Session is closed"), booking_ok])
+    async with make_client(transport) as client:
+        with pytest.raises(OutcomeUnknownError) as info:
+            await client.logistics.book(booking_request)
+    assert len(transport.calls) == 1
+    cause = info.value.cause
+    assert type(cause) is TransportError and cause.may_have_reached_server
+    assert cause.underlying == "RuntimeError: Session is closed"
+    assert "RuntimeError: Session is closed" in str(cause)
+    assert cause.__cause__ is None and cause.__context__ is None
+
+
+async def test_an_unexpected_transport_exception_is_retried_for_idempotent_calls(
+    make_client: Callable[..., XportcnClient], estimate_request: EstimateFreightRequest
+) -> None:
+    transport = InMemoryTransport(script=[ValueError("odd"), ok_l(ESTIMATE_DATA)])
+    async with make_client(transport) as client:
+        estimate = await client.logistics.estimate_freight(estimate_request)
+    assert estimate.item_id == "2048232789087639"
+    assert len(transport.calls) == 2
+
+
+async def test_an_unexpected_transport_exception_message_is_redacted(
+    make_client: Callable[..., XportcnClient], booking_request: BookingRequest
+) -> None:
+    class Leaky:
+        def __init__(self) -> None:
+            self.seen: list[str] = []
+
+        async def send(self, request: Request) -> Response:
+            self.seen.append(request.headers["signature"])
+            raise RuntimeError(f"boom {request.url} {request.headers['signature']}")
+
+        async def aclose(self) -> None:
+            pass
+
+    leaky = Leaky()
+    async with make_client(leaky, retry=RetryPolicy(max_retries=0)) as client:
+        with pytest.raises(OutcomeUnknownError) as info:
+            await client.logistics.book(booking_request)
+    (sig,) = leaky.seen
+    cause = info.value.cause
+    assert isinstance(cause, TransportError) and cause.underlying is not None
+    assert cause.underlying.startswith("RuntimeError: boom https://")
+    for text in (str(info.value), repr(info.value), str(cause), repr(vars(cause))):
+        assert sig not in text
+
+
+async def test_cancellation_is_not_turned_into_a_transport_error(
+    make_client: Callable[..., XportcnClient], booking_request: BookingRequest
+) -> None:
+    transport = InMemoryTransport(script=[asyncio.CancelledError()])
+    async with make_client(transport) as client:
+        with pytest.raises(asyncio.CancelledError):
+            await client.logistics.book(booking_request)
+
+
+# -- the call context (batch layer) ---------------------------------------------------------
+
+
+async def test_the_call_context_counts_attempts_and_rate_limits_each_one_before_it_starts(
+    make_client: Callable[..., XportcnClient], estimate_request: EstimateFreightRequest
+) -> None:
+    events: list[str] = []
+
+    class Limiter:
+        async def acquire(self) -> None:
+            events.append("acquire")
+
+    class Recording(InMemoryTransport):
+        async def send(self, request: Request) -> Response:
+            events.append("send")
+            return await super().send(request)
+
+    transport = Recording(script=[unavailable(), ok_l(ESTIMATE_DATA)])
+    context = CallContext(limiter=Limiter())
+    token = call_context.set(context)
+    try:
+        async with make_client(
+            transport, on_request=lambda e: events.append(f"on_request {e.attempt}")
+        ) as client:
+            await client.logistics.estimate_freight(estimate_request)
+    finally:
+        call_context.reset(token)
+    assert context.attempts == 2
+    assert events == ["acquire", "on_request 1", "send", "acquire", "on_request 2", "send"]
+
+
+async def test_without_a_call_context_nothing_is_counted(
+    make_client: Callable[..., XportcnClient], estimate_request: EstimateFreightRequest
+) -> None:
+    assert call_context.get() is None
+    transport = InMemoryTransport(script=[ok_l(ESTIMATE_DATA)])
+    async with make_client(transport) as client:
+        await client.logistics.estimate_freight(estimate_request)
+    assert call_context.get() is None
+
+
+# -- the declared envelope style, attempts, writes that accept retry_ambiguous ---------------
+
+
+async def test_the_endpoint_envelope_style_is_used_to_decode_errors(
+    make_client: Callable[..., XportcnClient],
+) -> None:
+    body = {"requestId": "rid-x", "code": 404, "msg": "订单不存在", "success": False}
+    transport = InMemoryTransport(script=[Response.json(body)])
+    async with make_client(transport) as client:
+        with pytest.raises(NotFoundError) as info:
+            await client.orders.detail("1")
+    assert (info.value.code, info.value.message, info.value.request_id) == (
+        404,
+        "订单不存在",
+        "rid-x",
+    )
+
+
+async def test_an_unreadable_write_result_reports_the_real_attempt_count(
+    make_client: Callable[..., XportcnClient], booking_request: BookingRequest
+) -> None:
+    transport = InMemoryTransport(script=[unavailable(), ok_l({"orderFee": {"amount": "x"}})])
+    async with make_client(transport) as client:
+        with pytest.raises(OutcomeUnknownError) as info:
+            await client.logistics.book(booking_request)
+    assert len(transport.calls) == 2
+    assert info.value.attempts == 2
+
+
+async def test_send_reports_the_attempts_in_the_envelope(
+    make_client: Callable[..., XportcnClient],
+) -> None:
+    transport = InMemoryTransport(script=[ok_k(1), unavailable(), unavailable(), ok_k(2)])
+    async with make_client(transport) as client:
+        first = await client.send(client.endpoint("orders.detail"), {"orderId": "1"})
+        second = await client.send(client.endpoint("orders.detail"), {"orderId": "1"})
+    assert (first.data, first.attempts) == (1, 1)
+    assert (second.data, second.attempts) == (2, 3)
+
+
+def _pay_ok() -> Response:
+    return ok_k({"orderId": "9", "payUrl": "https://pay.example/9"})
+
+
+WRITES: list[tuple[str, Callable[[XportcnClient], Any], Callable[[], Response]]] = [
+    ("orders.pay", lambda c, **kw: c.orders.pay("9", **kw), _pay_ok),
+    (
+        "addresses.save",
+        lambda c, **kw: c.addresses.save(Address(name="仓库", address="1 号"), **kw),
+        lambda: Response.json({"code": 0, "msg": "ok"}),
+    ),
+    (
+        "wms.forecast",
+        lambda c, **kw: c.wms.forecast(
+            PackageForecastRequest(out_order_id="o-1", tracking_number="YT1"), **kw
+        ),
+        lambda: ok_k({"out_order_id": "o-1"}),
+    ),
+    (
+        "wms.inbound",
+        lambda c, **kw: c.wms.inbound(
+            PackageInboundRequest(out_order_id="o-1", tracking_number="YT1"), **kw
+        ),
+        lambda: ok_k({"out_order_id": "o-1"}),
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "call", "ok"), WRITES, ids=[w[0] for w in WRITES])
+async def test_writes_are_not_retried_after_a_drop_unless_retry_ambiguous(
+    make_client: Callable[..., XportcnClient],
+    name: str,
+    call: Callable[..., Any],
+    ok: Callable[[], Response],
+) -> None:
+    assert (
+        not XportcnClient(Credentials("ak", "sk"), transport=InMemoryTransport())
+        .endpoint(name)
+        .idempotent
+    )
+    transport = InMemoryTransport(script=[ConnectionDroppedError("reset")])
+    async with make_client(transport) as client:
+        with pytest.raises(OutcomeUnknownError):
+            await call(client)
+        assert len(transport.calls) == 1
+        transport.push(ConnectionDroppedError("reset"), ok())
+        transport.calls.clear()
+        await call(client, retry_ambiguous=True)
+    assert len(transport.calls) == 2
+
+
+# -- what is inferred lives in inferred.py and is used -------------------------------------
+
+
+def test_the_inferred_defaults_come_from_inferred_py() -> None:
+    import inspect
+
+    from xportcn_async import inferred
+
+    params = inspect.signature(XportcnClient).parameters
+    assert params["retry_ambiguous"].default is inferred.SERVER_DEDUPLICATES_BOOKINGS
+    assert DefaultSigner().timestamp_unit == inferred.TIMESTAMP_UNIT
+
+
+def test_every_inferred_constant_is_used_by_the_sdk() -> None:
+    import xportcn_async
+    from xportcn_async import inferred
+
+    package = Path(xportcn_async.__file__).parent
+    sources = "\n".join(
+        p.read_text("utf-8") for p in package.rglob("*.py") if p.name != "inferred.py"
+    )
+    names = [n for n in vars(inferred) if n.isupper()]
+    assert names
+    unused = [n for n in names if f"inferred.{n}" not in sources]
+    assert unused == []

@@ -201,3 +201,32 @@ async def test_hooks_see_the_request_id_of_style_l_responses_from_the_header(
         assert await client.call("/open/pp/logistics/y", {}, auth="Q", envelope="L") is True
     assert responses[0].request_id == "rid-L"
     assert responses[0].status == 200
+
+
+async def test_a_raising_hook_is_logged_without_secrets_and_the_call_succeeds(
+    caplog: pytest.LogCaptureFixture,
+    credentials: Credentials,
+    booking_request: BookingRequest,
+    examples_dir: Path,
+) -> None:
+    booking_ok = Response(
+        200, {}, (examples_dir / "logistics/orderBookingFreight.response.json").read_bytes()
+    )
+
+    def broken(event: RequestEvent | ResponseEvent) -> None:
+        raise ValueError(f"cannot record {event!r}")
+
+    transport = InMemoryTransport(script=[booking_ok])
+    caplog.set_level(logging.DEBUG, logger="xportcn_async")
+    async with XportcnClient(
+        credentials, transport=transport, on_request=broken, on_response=broken
+    ) as client:
+        booking = await client.logistics.book(booking_request)
+    assert booking.order_id == "21"
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 2
+    assert all(r.name == "xportcn_async" for r in warnings)
+    assert "logistics.book" in caplog.text and "ValueError" in caplog.text
+    (call,) = transport.calls
+    assert credentials.access_secret not in caplog.text
+    assert call.headers["signature"] not in caplog.text

@@ -378,3 +378,130 @@ async def test_booking_without_render_id_is_rejected_before_sending(examples_dir
             await client.logistics.book(req)
     assert paths(info.value) == ["render_id"]
     assert transport.calls == []
+
+
+# -- required fields, null and non-finite values ---------------------------------------------
+
+
+def test_required_fields_set_to_none_are_reported_as_required() -> None:
+    req = BookingRequest(
+        render_id="R-1",
+        tmall_order_id=None,  # type: ignore[arg-type]
+        receiver_address=None,  # type: ignore[arg-type]
+        line_items=[
+            LineItem(item_id=None, sku_id="s", quantity=None),  # type: ignore[arg-type]
+        ],
+    )
+    with pytest.raises(ValidationError) as info:
+        validate(req)
+    assert [str(e) for e in info.value.errors] == [
+        "tmall_order_id: required",
+        "receiver_address: required",
+        "line_items[0].item_id: required",
+        "line_items[0].quantity: required",
+    ]
+
+
+def test_a_null_entry_in_a_list_of_models_is_reported() -> None:
+    req = BookingRequest(
+        render_id="R-1",
+        tmall_order_id="T-1",
+        receiver_address=ReceiverAddress(),
+        line_items=[LineItem(item_id="i", sku_id="s", quantity=1), None],  # type: ignore[list-item]
+    )
+    with pytest.raises(ValidationError) as info:
+        validate(req)
+    assert [str(e) for e in info.value.errors] == ["line_items[1]: must not be null"]
+
+
+def test_optional_fields_may_be_none() -> None:
+    validate(LineItem(item_id="i", sku_id="s", quantity=1, price=None, title=None))
+
+
+def test_a_missing_model_field_is_written_as_null_instead_of_crashing() -> None:
+    req = BookingRequest(
+        render_id="R-1",
+        tmall_order_id="T-1",
+        receiver_address=None,  # type: ignore[arg-type]
+        line_items=[LineItem(item_id="i", sku_id="s", quantity=1)],
+    )
+    assert to_wire(req)["receiverAddress"] is None
+
+
+async def test_the_client_rejects_required_none_fields_before_sending() -> None:
+    req = BookingRequest(
+        render_id="R-1",
+        tmall_order_id="T-1",
+        receiver_address=None,  # type: ignore[arg-type]
+        line_items=[LineItem(item_id="i", sku_id="s", quantity=1)],
+    )
+    transport = InMemoryTransport()
+    async with XportcnClient(xportcn_async.Credentials("ak", "sk"), transport=transport) as client:
+        with pytest.raises(ValidationError) as info:
+            await client.logistics.book(req)
+    assert paths(info.value) == ["receiver_address"]
+    assert transport.calls == []
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (None, "expected a string, got null"),
+        ({"id": 1}, "expected a string, got an object"),
+        (["1"], "expected a string, got a list"),
+        (True, "expected a string, got a boolean"),
+    ],
+)
+def test_a_string_field_refuses_null_objects_and_lists(
+    examples_dir: Path, value: Any, message: str
+) -> None:
+    wire = booking_wire(examples_dir)
+    wire["lineItems"][0]["itemId"] = value
+    with pytest.raises(ValidationError) as info:
+        from_wire(wire, BookingRequest)
+    assert [str(e) for e in info.value.errors] == [f"line_items[0].item_id: {message}"]
+
+
+def test_a_numeric_id_is_still_accepted_as_a_string(examples_dir: Path) -> None:
+    wire = booking_wire(examples_dir)
+    wire["lineItems"][0]["itemId"] = 2048020617114736
+    req = from_wire(wire, BookingRequest)
+    assert req.line_items[0].item_id == "2048020617114736"
+
+
+def test_an_optional_string_field_still_accepts_null(examples_dir: Path) -> None:
+    wire = booking_wire(examples_dir)
+    wire["lineItems"][0]["title"] = None
+    assert from_wire(wire, BookingRequest).line_items[0].title is None
+
+
+@pytest.mark.parametrize("bad", ["NaN", "Infinity", "-Infinity", "sNaN", float("nan")])
+def test_a_non_finite_amount_is_a_validation_error(bad: Any) -> None:
+    with pytest.raises(ValidationError) as info:
+        from_wire({"amount": bad, "currency": "USD"}, Money)
+    assert paths(info.value) == ["amount"]
+    assert "finite" in info.value.errors[0].message
+
+
+@pytest.mark.parametrize(
+    "price", [Decimal("NaN"), Decimal("sNaN"), Decimal("Infinity"), Decimal("-Infinity")]
+)
+def test_a_non_finite_price_is_a_field_error_not_a_decimal_exception(price: Decimal) -> None:
+    req = BookingRequest(
+        render_id="R-1",
+        tmall_order_id="T-1",
+        receiver_address=ReceiverAddress(),
+        line_items=[LineItem(item_id="i", sku_id="s", quantity=1, price=price)],
+    )
+    with pytest.raises(ValidationError) as info:
+        validate(req)
+    assert [e.path for e in info.value.errors] == ["line_items[0].price"]
+    assert "must be a finite number" in info.value.errors[0].message
+
+
+def test_a_non_finite_amount_without_a_check_is_reported_too() -> None:
+    with pytest.raises(ValidationError) as info:
+        validate(Money(amount=Decimal("NaN"), currency="USD"))
+    assert [str(e) for e in info.value.errors] == [
+        "amount: must be a finite number, got Decimal('NaN')"
+    ]

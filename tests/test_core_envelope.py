@@ -129,6 +129,56 @@ def test_style_k_unknown_code_is_still_an_api_error() -> None:
     assert err.request_id == "r"
 
 
+def test_a_declared_style_k_error_with_a_success_key_keeps_code_and_message() -> None:
+    # A style-K error body that also says "success": false must not be read as style L
+    # (which would lose the code, the message and the error kind).
+    body = {"requestId": "rid-k", "code": 404, "msg": "订单不存在", "success": False}
+    with pytest.raises(NotFoundError) as info:
+        decode(Response.json(body), style="K", operation="orders.detail")
+    err = info.value
+    assert (err.code, err.message, err.request_id) == (404, "订单不存在", "rid-k")
+
+
+def test_a_declared_style_k_success_with_a_success_key_is_a_success() -> None:
+    body = {"requestId": "rid-k", "code": 200, "msg": "ok", "success": False, "data": {"x": 1}}
+    env = decode(Response.json(body), style="K")
+    assert (env.data, env.code, env.request_id) == ({"x": 1}, 200, "rid-k")
+
+
+def test_a_declared_style_l_reads_the_l_keys_even_when_a_code_key_is_present() -> None:
+    body = {"errorCode": 404, "errorMsg": "no render", "success": False, "code": 200}
+    with pytest.raises(NotFoundError) as info:
+        decode(Response.json(body), style="L")
+    assert (info.value.code, info.value.message) == (404, "no render")
+
+
+@pytest.mark.parametrize(
+    ("style", "body", "kind", "code"),
+    [
+        ("K", l_style(409, success=False, message="dup"), ConflictError, 409),
+        ("L", {"requestId": "r", "code": 401, "msg": "签名错误"}, AuthenticationError, 401),
+    ],
+)
+def test_the_other_style_is_read_when_the_declared_keys_are_absent(
+    style: Any, body: dict[str, Any], kind: type[APIError], code: int
+) -> None:
+    with pytest.raises(kind) as info:
+        decode(Response.json(body), style=style)
+    assert info.value.code == code
+
+
+@pytest.mark.parametrize("style", ["K", "L", None])
+def test_the_declared_style_decodes_successes_of_both_styles(style: Any) -> None:
+    assert decode(Response.json(l_style(200, data=1, success=True)), style=style).data == 1
+    k_body = {"requestId": "r", "code": 200, "msg": "ok", "data": 2}
+    assert decode(Response.json(k_body), style=style).data == 2
+
+
+def test_style_l_error_code_200_as_a_string_is_a_success() -> None:
+    body = {"errorCode": "200", "errorMsg": None, "success": True, "data": True}
+    assert decode(Response.json(body), style="L").data is True
+
+
 # -- error kinds by code -----------------------------------------------------------------
 
 KINDS = [
@@ -232,6 +282,20 @@ def test_unreadable_2xx_body_is_a_malformed_response(body: bytes) -> None:
 def test_json_that_is_not_an_envelope_is_a_malformed_response(doc: Any) -> None:
     err = decode_error(raw(200, json.dumps(doc)))
     assert isinstance(err, MalformedResponseError)
+
+
+@pytest.mark.parametrize("status", [408, 429, 500, 502, 503, 504, 400, 302])
+@pytest.mark.parametrize(
+    "body", [b"<html>busy</html>", b"", b'{"foo": 1}', b"[1]"], ids=["html", "empty", "obj", "list"]
+)
+def test_a_non_2xx_without_an_envelope_is_never_a_malformed_response(
+    status: int, body: bytes
+) -> None:
+    # MalformedResponseError only ever comes from a 2xx, so the retry rules can treat it as
+    # "the request was processed" without looking at the status.
+    err = decode_error(raw(status, body))
+    assert not isinstance(err, MalformedResponseError)
+    assert err.http_status == status
 
 
 @pytest.mark.parametrize(

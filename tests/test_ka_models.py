@@ -11,6 +11,9 @@ from typing import Any
 import pytest
 
 from xportcn_async import ValidationError, from_wire, to_wire, validate
+from xportcn_async.client import _result
+from xportcn_async.endpoints import ENDPOINTS
+from xportcn_async.envelope import Envelope
 from xportcn_async.models import (
     CreatedOrder,
     DecryptOpenUidRequest,
@@ -216,7 +219,7 @@ def test_an_unexpected_result_shape_never_fails_and_loses_nothing() -> None:
         "productItems": {"unexpected": "object"},
         "brandNewField": {"nested": True},
     }
-    order = decode_result(Order, weird, request_id="rid", data_key=None)
+    order = decode_result(Order, weird, request_id="rid")
     assert order.order_id == "3305"
     assert order.status is None and order.total_amount is None and order.created_at is None
     assert order.lines == []
@@ -233,19 +236,19 @@ def test_an_unexpected_result_shape_never_fails_and_loses_nothing() -> None:
 
 @pytest.mark.parametrize("data", ["3305000000000000001", 42, True, ["a", 1]])
 def test_a_result_that_is_not_an_object_is_kept_whole(data: Any) -> None:
-    created = decode_result(CreatedOrder, data, request_id="rid", data_key=None)
+    created = decode_result(CreatedOrder, data, request_id="rid")
     assert created.order_id is None and created.extras == {"data": data}
     assert created.request_id == "rid"
 
 
 def test_a_list_result_decodes_into_its_wrapper_and_an_object_one_too() -> None:
-    from_list = decode_result(OrderPreview, [{"sumPayment": 1}], request_id=None, data_key="orders")
+    preview = ENDPOINTS["orders.preview"]
+    assert preview.data_key == "orders"
+    from_list = _result(preview, Envelope([{"sumPayment": 1}]))
     assert from_list.orders[0].payment_amount == 1
-    from_object = decode_result(
-        OrderPreview, {"list": [{"sumPayment": 1}]}, request_id=None, data_key="orders"
-    )
+    from_object = _result(preview, Envelope({"list": [{"sumPayment": 1}]}))
     assert from_object.orders == [] and from_object.extras == {"list": [{"sumPayment": 1}]}
-    assert decode_result(OrderPreview, None, request_id=None, data_key="orders").orders == []
+    assert _result(preview, Envelope(None)).orders == []
 
 
 def test_a_bad_nested_item_keeps_the_whole_list_reachable() -> None:

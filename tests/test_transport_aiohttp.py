@@ -12,6 +12,7 @@ import gc
 import json
 import re
 import socket
+import traceback
 import warnings
 from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
@@ -263,7 +264,10 @@ async def test_transport_maps_connector_error_to_connect_error(mocked: aiorespon
     finally:
         await transport.aclose()
     assert info.value.may_have_reached_server is False
-    assert isinstance(info.value.__cause__, aiohttp.ClientConnectorError)
+    # aiohttp's exception is summarised, not chained (its kin may hold the signed URL).
+    assert info.value.underlying is not None
+    assert info.value.underlying.startswith("ClientConnectorError: Cannot connect to host")
+    assert info.value.__cause__ is None and info.value.__context__ is None
 
 
 @pytest.mark.aioresponses
@@ -353,6 +357,98 @@ async def test_transport_errors_never_carry_the_signature(
     ):
         assert sign not in text
         assert credentials.access_secret not in text
+
+
+def chain_texts(err: BaseException) -> list[str]:
+    """Everything printable about ``err`` and every exception reachable from it through
+    ``__cause__``, ``__context__`` and ``.cause``, and its formatted traceback."""
+    texts = ["".join(traceback.format_exception(err))]
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [err]
+    while todo:
+        e = todo.pop()
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        texts += [str(e), repr(e), repr(vars(e)), repr(e.args)]
+        todo += [e.__cause__, e.__context__, getattr(e, "cause", None)]
+    return texts
+
+
+@pytest.mark.parametrize(
+    ("make_error", "kind", "operation"),
+    [
+        # Connect timeout: nothing was sent, so even a booking is retried, then raised as is.
+        (
+            lambda url: aiohttp.ConnectionTimeoutError(f"Connection timeout to host {url}"),
+            RequestTimeoutError,
+            "book",
+        ),
+        # Read timeout on a booking: outcome unknown, chained to the transport's error.
+        (
+            lambda url: aiohttp.SocketTimeoutError(f"Timeout on reading data from {url}"),
+            OutcomeUnknownError,
+            "book",
+        ),
+        (
+            lambda url: aiohttp.ClientConnectionError(f"Connection reset while talking to {url}"),
+            OutcomeUnknownError,
+            "book",
+        ),
+        (lambda url: aiohttp.InvalidURL(url), TransportError, "estimate"),
+        (lambda url: asyncio.TimeoutError(f"deadline for {url}"), RequestTimeoutError, "estimate"),
+        (lambda url: RuntimeError(f"Session is closed ({url})"), OutcomeUnknownError, "book"),
+    ],
+    ids=["connect-timeout", "read-timeout", "client-error", "invalid-url", "timeout", "runtime"],
+)
+@pytest.mark.aioresponses
+async def test_no_exception_in_the_chain_carries_the_signature(
+    mocked: aioresponses,
+    credentials: Credentials,
+    booking_request: BookingRequest,
+    estimate_request: EstimateFreightRequest,
+    make_error: Callable[[URL], Exception],
+    kind: type[Exception],
+    operation: str,
+) -> None:
+    signs: list[str] = []
+    headers: list[str] = []
+
+    def fail(url: URL, **kwargs: Any) -> None:
+        signs.append(url.query["sign"])
+        headers.append(kwargs["headers"]["signature"])
+        raise make_error(url)
+
+    mocked.post(BOOK_URL if operation == "book" else ESTIMATE_URL, callback=fail, repeat=True)
+    async with XportcnClient(credentials, retry=RetryPolicy(max_retries=0)) as client:
+        with pytest.raises(kind) as info:
+            if operation == "book":
+                await client.logistics.book(booking_request)
+            else:
+                await client.logistics.estimate_freight(estimate_request)
+    assert signs and signs == headers
+    texts = chain_texts(info.value)
+    for text in texts:
+        assert credentials.access_secret not in text
+        for sign in signs:
+            assert sign not in text
+    # Still useful for debugging: the kind of failure and the redacted URL are kept.
+    transport_error = getattr(info.value, "cause", info.value)
+    assert isinstance(transport_error, TransportError)
+    assert transport_error.underlying is not None
+    assert "sign=***" in transport_error.underlying or "sign=" not in transport_error.underlying
+    assert type(make_error(URL(BASE))).__name__ in transport_error.underlying
+
+
+@pytest.mark.aioresponses
+async def test_redirects_are_not_followed(
+    mocked: aioresponses, credentials: Credentials, estimate_request: EstimateFreightRequest
+) -> None:
+    mocked.post(ESTIMATE_URL, payload=ESTIMATE_BODY)
+    async with XportcnClient(credentials) as client:
+        await client.logistics.estimate_freight(estimate_request)
+    ((_, _, kwargs),) = recorded(mocked)
+    assert kwargs["allow_redirects"] is False
 
 
 # -- real sockets on loopback -------------------------------------------------------------

@@ -7,21 +7,27 @@ import asyncio
 import gc
 import json
 import re
+import traceback
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
+import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from xportcn_async import (
+    AiohttpTransport,
+    APIError,
     BookingRequest,
     ConnectionDroppedError,
     Credentials,
     EstimateFreightRequest,
     OutcomeUnknownError,
+    RequestTimeoutError,
     RetryPolicy,
+    Timeout,
     XportcnClient,
     from_wire,
     signature,
@@ -183,3 +189,129 @@ def test_no_unclosed_session_reports_with_a_real_server(
         gc.collect()
     reports += [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)]
     assert [r for r in reports if "nclosed" in r] == []
+
+
+def _chain(err: BaseException) -> list[str]:
+    texts = ["".join(traceback.format_exception(err))]
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [err]
+    while todo:
+        e = todo.pop()
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        texts += [str(e), repr(e), repr(vars(e)), repr(e.args)]
+        todo += [e.__cause__, e.__context__, getattr(e, "cause", None)]
+    return texts
+
+
+async def test_a_server_that_never_answers_gives_a_timeout_without_the_signature(
+    credentials: Credentials, examples_dir: Path
+) -> None:
+    # Accepts the connection and reads the request, then never answers.
+    signs: list[str] = []
+    done = asyncio.Event()
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        match = re.search(rb"[?&]sign=([0-9A-F]+)", head)
+        if match:
+            signs.append(match.group(1).decode())
+        await done.wait()
+        writer.close()
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    wire = json.loads((examples_dir / "logistics/itemLogisticsPrice.request.json").read_text())
+    try:
+        async with XportcnClient(
+            credentials,
+            base_url=f"http://127.0.0.1:{port}",
+            retry=RetryPolicy(max_retries=0),
+            timeout=Timeout(total=0.2),
+        ) as client:
+            with pytest.raises(RequestTimeoutError) as info:
+                await client.logistics.estimate_freight(from_wire(wire, EstimateFreightRequest))
+    finally:
+        done.set()
+        server.close()
+        await server.wait_closed()
+    (sign,) = signs
+    for text in _chain(info.value):
+        assert sign not in text
+        assert credentials.access_secret not in text
+
+
+async def test_a_redirect_is_not_followed(
+    serve: Callable[[Handler], Awaitable[str]], credentials: Credentials
+) -> None:
+    # Following it would send the signature (header and query) to another URL.
+    hits: list[str] = []
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        hits.append(request.path)
+        if request.path == "/elsewhere":
+            return web.json_response({"requestId": "r", "code": 200, "msg": "ok", "data": 1})
+        return web.Response(status=307, headers={"Location": "/elsewhere"})
+
+    base = await serve(handler)
+    async with XportcnClient(
+        credentials, base_url=base, retry=RetryPolicy(max_retries=0)
+    ) as client:
+        with pytest.raises(APIError) as info:
+            await client.call("/open/pp/logistics/x", {}, auth="Q", envelope="L")
+    assert info.value.http_status == 307
+    assert hits == ["/open/pp/logistics/x"]
+
+
+@pytest.mark.parametrize(
+    "connector_options",
+    [{"limit": 1}, {"limit": 100, "limit_per_host": 1}],
+    ids=["limit", "limit_per_host"],
+)
+async def test_a_user_session_pool_wait_does_not_count_against_the_timeout(
+    serve: Callable[[Handler], Awaitable[str]],
+    credentials: Credentials,
+    connector_options: dict[str, int],
+) -> None:
+    # One connection, requests that each take a quarter of the timeout, six at once: they
+    # queue for the connection, and the queueing must not count against their timeout.
+    async def slow(request: web.Request) -> web.Response:
+        await asyncio.sleep(0.25)
+        return web.json_response({"requestId": "r", "code": 200, "msg": "ok", "data": 1})
+
+    base = await serve(slow)
+    session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(**connector_options))
+    async with (
+        session,
+        XportcnClient(
+            credentials,
+            base_url=base,
+            transport=AiohttpTransport(session=session),
+            timeout=Timeout(total=1.0),
+            retry=RetryPolicy(max_retries=0),
+        ) as client,
+    ):
+        results = await asyncio.gather(
+            *(client.call("/x", {}, idempotent=True) for _ in range(6)),
+            return_exceptions=True,
+        )
+    assert results == [1] * 6
+
+
+async def test_a_user_session_without_a_connection_limit_is_not_limited(
+    serve: Callable[[Handler], Awaitable[str]], credentials: Credentials
+) -> None:
+    async def ok(request: web.Request) -> web.Response:
+        return web.json_response({"requestId": "r", "code": 200, "msg": "ok", "data": 1})
+
+    base = await serve(ok)
+    session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
+    async with (
+        session,
+        XportcnClient(
+            credentials, base_url=base, transport=AiohttpTransport(session=session)
+        ) as client,
+    ):
+        results = await asyncio.gather(*(client.call("/x", {}) for _ in range(5)))
+    assert results == [1] * 5

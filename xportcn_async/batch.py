@@ -6,14 +6,17 @@ one outcome per input, lazy input, bounded memory.
             ...
     print(run.report)
 
-- Inputs (any iterable or async iterable) are pulled only when a worker is free and the
-  consumer is at most ``concurrency + window`` outcomes behind, so a generator of a million
-  items is never materialised.
-- A worker takes a concurrency slot, then waits for the rate limiter, and only then starts the
-  call: time spent queueing never counts against a request's timeout.
-- One failing item never stops the others: every input gets exactly one :class:`Outcome`.
-- ``ordered=True`` yields outcomes in input order (a slow item holds back at most ``window``
-  finished ones); otherwise as they complete.
+- Inputs (any iterable or async iterable) are read only when a worker is free and fewer than
+  ``concurrency + window`` outcomes wait for the consumer, so a generator of a million items
+  is never materialised.
+- The rate limit counts HTTP requests: every attempt that an item sends through an
+  :class:`~xportcn_async.XportcnClient` (previews, bookings, retries) waits for a slot first.
+  Waiting for a slot, like waiting for a worker, never counts against a request's timeout.
+- One failing item never stops the others: every input read gets exactly one
+  :class:`Outcome`. A fault of the machinery itself (the input iterator raises, the journal
+  cannot be written) stops the run and is raised to the consumer.
+- ``ordered=True`` yields outcomes in input order; a slow item holds back the ones after it,
+  up to ``concurrency + window - 1`` of them. Otherwise outcomes come as they complete.
 - :meth:`BatchRun.stop` stops taking new inputs and lets in-flight work finish;
   :meth:`BatchRun.aclose` (or leaving the ``async with`` block, or cancelling the consumer)
   cancels in-flight work too. Either way no task is left behind.
@@ -31,8 +34,8 @@ from typing import Any, Generic, TypeVar
 
 import attrs
 
-from .client import CallTally, call_tally
-from .errors import APIError, OutcomeUnknownError, ValidationError
+from .client import CallContext, call_context
+from .errors import APIError, OutcomeUnknownError, ValidationError, XportcnError
 from .retry import ErrorKind, classify
 
 T = TypeVar("T")
@@ -77,10 +80,14 @@ class Outcome(Generic[T, R]):
         return self.status in (Status.OK, Status.BOOKED)
 
 
-def status_for_error(error: BaseException) -> Status:
-    """How a failed call is reported: ``unknown``, ``rejected`` or ``failed``."""
+def status_for_error(error: BaseException, *, sent: bool = True) -> Status:
+    """How a failed call is reported: ``unknown``, ``rejected`` or ``failed``. ``sent`` says
+    whether any request went out for it; an unexpected error (not an SDK error) after that
+    may hide a completed write, so it is ``unknown``."""
     if isinstance(error, OutcomeUnknownError):
         return Status.UNKNOWN
+    if not isinstance(error, XportcnError):
+        return Status.UNKNOWN if sent else Status.FAILED
     if isinstance(error, ValidationError):
         return Status.REJECTED
     if isinstance(error, APIError) and classify(error) is ErrorKind.FINAL:
@@ -180,7 +187,7 @@ class BatchReport:
 
 
 class RateLimiter:
-    """At most ``rate`` starts per second, evenly spaced.
+    """At most ``rate`` acquisitions per second, evenly spaced.
 
     ``burst`` is how many starts may happen back to back after an idle spell; the default, 1,
     allows no burst above the rate (a start every ``1/rate`` seconds at most). No lock is
@@ -213,7 +220,8 @@ class RateLimiter:
             await self._sleep(slot - now)
 
 
-Precheck = Callable[[T], "tuple[Status, Any, BaseException | None] | None"]
+Verdict = tuple[Status, Any, BaseException | None]
+Precheck = Callable[[T, str], "Verdict | None"]
 
 _DONE: Any = object()
 
@@ -236,6 +244,7 @@ class BatchRun(Generic[T, R]):
         success: Status = Status.OK,
         precheck: Precheck[T] | None = None,
         on_outcome: Callable[[Outcome[T, R]], None] | None = None,
+        on_close: Callable[[], None] | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
@@ -251,8 +260,11 @@ class BatchRun(Generic[T, R]):
         self._success = success
         self._precheck = precheck
         self._on_outcome = on_outcome
+        self._on_close = on_close
         self.report = BatchReport()
         self._queue: asyncio.Queue[Outcome[T, R]] = asyncio.Queue()
+        # Taken before an input is read, given back when its outcome is yielded: the input is
+        # never more than concurrency + window items ahead of the consumer.
         self._ahead = asyncio.Semaphore(concurrency + self._window)
         self._pending: dict[int, Outcome[T, R]] = {}
         self._next_index = 0  # next input index to hand out
@@ -262,6 +274,7 @@ class BatchRun(Generic[T, R]):
         self._pull_lock = asyncio.Lock()
         self._stopping = False
         self._exhausted = False
+        self._error: BaseException | None = None
         self._workers: list[asyncio.Task[None]] = []
         self._supervisor: asyncio.Task[None] | None = None
         self._closed = False
@@ -274,7 +287,9 @@ class BatchRun(Generic[T, R]):
 
     async def aclose(self) -> None:
         """Stop now: cancel in-flight items (their outcomes are not yielded) and wait for
-        every task to end."""
+        every task to end. A consumer waiting in another task gets ``StopAsyncIteration``."""
+        if self._closed:
+            return
         self._stopping = True
         self._closed = True
         tasks = [*self._workers, *([self._supervisor] if self._supervisor else [])]
@@ -282,10 +297,15 @@ class BatchRun(Generic[T, R]):
             task.cancel()
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
+        self._queue.put_nowait(_DONE)  # wake a consumer blocked in __anext__
         self.report.finished = self.report.finished or time.monotonic()
-        aclose = getattr(self._iter, "aclose", None)
-        if aclose is not None:
-            await aclose()
+        try:
+            aclose = getattr(self._iter, "aclose", None)
+            if aclose is not None:
+                await aclose()
+        finally:
+            if self._on_close is not None:
+                self._on_close()
 
     async def __aenter__(self) -> BatchRun[T, R]:
         return self
@@ -304,23 +324,22 @@ class BatchRun(Generic[T, R]):
         return self
 
     async def __anext__(self) -> Outcome[T, R]:
-        if self._closed:
-            raise StopAsyncIteration
-        if self._supervisor is None:
+        if self._supervisor is None and not self._closed:
             self._start()
-        try:
-            outcome = await self._queue.get()
-        except asyncio.CancelledError:
-            await self.aclose()
-            raise
-        if outcome is _DONE:
-            self._closed = True
-            self.report.finished = time.monotonic()
-            assert self._supervisor is not None
-            await self._supervisor  # re-raises an input iterator's error, if any
-            raise StopAsyncIteration
-        self._ahead.release()
-        return outcome
+        if self._error is None and not (self._closed and self._queue.empty()):
+            try:
+                outcome = await self._queue.get()
+            except asyncio.CancelledError:
+                await self.aclose()
+                raise
+            if outcome is not _DONE:
+                self._ahead.release()
+                return outcome
+        error, self._error = self._error, None
+        await self.aclose()
+        if error is not None:
+            raise error
+        raise StopAsyncIteration
 
     def _start(self) -> None:
         self._iter = aiter(self._items) if self._async_source else iter(self._items)  # type: ignore[arg-type]
@@ -328,23 +347,28 @@ class BatchRun(Generic[T, R]):
         self._supervisor = asyncio.create_task(self._supervise())
 
     async def _supervise(self) -> None:
-        results = await asyncio.gather(*self._workers, return_exceptions=True)
+        await asyncio.gather(*self._workers, return_exceptions=True)
         self._queue.put_nowait(_DONE)
-        for r in results:
-            if isinstance(r, BaseException) and not isinstance(r, asyncio.CancelledError):
-                raise r
+
+    def _fail(self, error: BaseException) -> None:
+        """A fault of the machinery itself (the input iterator, the journal): stop, and raise
+        it from the consumer's next ``__anext__``."""
+        if self._error is None:
+            self._error = error
+        self._stopping = True
+        self._queue.put_nowait(_DONE)
 
     async def _pull(self) -> tuple[int, T] | None:
         """The next input and its index, or None when done or stopping."""
-        if self._stopping or self._exhausted:
-            return None
         try:
             if self._async_source:
                 async with self._pull_lock:
-                    if self._exhausted:
+                    if self._stopping or self._exhausted:
                         return None
                     item = await anext(self._iter)
             else:
+                if self._stopping or self._exhausted:
+                    return None
                 item = next(self._iter)
         except (StopIteration, StopAsyncIteration):
             self._exhausted = True
@@ -356,15 +380,29 @@ class BatchRun(Generic[T, R]):
     async def _worker(self) -> None:
         while True:
             await self._ahead.acquire()
-            pulled = await self._pull()
+            try:
+                pulled = await self._pull()
+            except Exception as exc:  # the input iterator failed
+                self._ahead.release()
+                self._fail(exc)
+                return
             if pulled is None:
                 self._ahead.release()
                 return
-            outcome = await self._run_one(*pulled)
-            self.report.add(outcome)
-            if self._on_outcome is not None:
-                self._on_outcome(outcome)
-            self._deliver(outcome)
+            try:
+                outcome = await self._run_one(*pulled)
+            except Exception as exc:  # a precheck fault: give the slot back and stop
+                self._ahead.release()
+                self._fail(exc)
+                return
+            try:
+                self.report.add(outcome)
+                if self._on_outcome is not None:
+                    self._on_outcome(outcome)
+            except Exception as exc:  # e.g. the journal cannot be written
+                self._fail(exc)
+            finally:
+                self._deliver(outcome)
 
     async def _run_one(self, index: int, item: T) -> Outcome[T, R]:
         try:
@@ -372,16 +410,14 @@ class BatchRun(Generic[T, R]):
         except Exception as exc:  # a key function that fails on bad input
             return Outcome(index=index, key="", item=item, status=Status.REJECTED, error=exc)
         if self._precheck is not None:
-            verdict = self._precheck(item)
+            verdict = self._precheck(item, key)
             if verdict is not None:
                 status, result, error = verdict
                 return Outcome(
                     index=index, key=key, item=item, status=status, result=result, error=error
                 )
-        if self._limiter is not None:
-            await self._limiter.acquire()
-        tally = CallTally()
-        token = call_tally.set(tally)
+        context = CallContext(limiter=self._limiter)
+        token = call_context.set(context)
         started = time.monotonic()
         try:
             result = await self._fn(item)
@@ -390,20 +426,20 @@ class BatchRun(Generic[T, R]):
                 index=index,
                 key=key,
                 item=item,
-                status=status_for_error(exc),
+                status=status_for_error(exc, sent=context.attempts > 0),
                 error=exc,
-                attempts=tally.attempts,
+                attempts=context.attempts,
                 latency=time.monotonic() - started,
             )
         finally:
-            call_tally.reset(token)
+            call_context.reset(token)
         return Outcome(
             index=index,
             key=key,
             item=item,
             status=self._success,
             result=result,
-            attempts=tally.attempts,
+            attempts=context.attempts,
             latency=time.monotonic() - started,
         )
 
@@ -430,9 +466,10 @@ def batch(
 ) -> BatchRun[T, R]:
     """Run ``fn`` over ``items``; see the module docs.
 
-    ``rate_limit`` is in calls per second (``burst`` calls may start back to back after an idle
-    spell; by default none above the rate). ``window`` (default: ``concurrency``) bounds how
-    far inputs are read ahead of the consumer. ``key`` names each item in its outcome (default:
+    ``rate_limit`` is in HTTP requests per second, counted over the requests the items send
+    through an :class:`~xportcn_async.XportcnClient` (``burst`` may go back to back after an
+    idle spell; by default none above the rate). ``window`` (default: ``concurrency``) bounds
+    how far inputs are read ahead of the consumer. ``key`` names each item in its outcome (default:
     the item's ``key`` attribute, if any).
     """
     return BatchRun(

@@ -1,11 +1,11 @@
 """Bulk booking: ``client.logistics.book_many`` and its resumable journal.
 
 The journal is a JSONL file. Before a booking is sent, a ``started`` line is appended for its
-key; when it ends, a line with its final status (order id and tracking numbers, or the error
-code and message). Lines are flushed as they are written, so a process killed with SIGKILL
-loses at most the outcomes of in-flight items, and those still have their ``started`` line: a
-later run reports them as ``unknown`` instead of booking them a second time. The journal holds
-no secrets.
+key, with the ``renderId`` it books; when it ends, a line with its final status (order id and
+tracking numbers, or the error code and message). Lines are flushed as they are written, so
+a process killed with SIGKILL loses at most the outcomes of in-flight items, and those still
+have their ``started`` line: a later run reports them as ``unknown`` instead of booking them
+a second time. The journal holds no secrets.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from .batch import BatchRun, Outcome, Status
+from .batch import BatchRun, Outcome, Status, Verdict
 from .converter import validate
 from .errors import (
     FieldError,
@@ -47,6 +47,15 @@ BookingInput = BookingRequest | InvalidInput
 BookingOutcome = Outcome[BookingInput, Booking]
 
 
+class DuplicateKeyError(ValidationError):
+    """The same booking key appears twice in one input; the second is not sent."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(
+            f"booking {key}", [FieldError("key", "the same key appears earlier in this input")]
+        )
+
+
 def _error_fields(error: BaseException | None) -> dict[str, Any]:
     if error is None:
         return {}
@@ -71,44 +80,95 @@ def outcome_record(outcome: BookingOutcome) -> dict[str, Any]:
     return record
 
 
+@attrs.define
+class KeyState:
+    """What earlier runs' journal lines say about one key."""
+
+    status: str | None = None
+    """``booked``, ``unknown`` (or in flight when a run died), ``failed`` or ``rejected``."""
+    order_id: str | None = None
+    tracking_numbers: tuple[str, ...] = ()
+    render_id: str | None = None
+    """The ``renderId`` of the last booking sent for this key."""
+    open_start: bool = False
+
+
 class Journal:
     """An append-only JSONL record of booking outcomes, for resuming a bulk run.
 
-    ``fsync=True`` also forces each line to disk (survives power loss, not just SIGKILL).
+    Reading it back, ``booked`` is final; a booking that was sent and never finished (or
+    ended ``unknown``) stays ``unknown`` until a later line says ``booked``; otherwise the
+    last final status counts. It keeps a small state per key in memory (so its memory grows
+    with the number of keys, unlike the rest of a bulk run). ``fsync=True`` also forces each
+    line to disk (survives power loss, not just SIGKILL).
     """
 
     def __init__(self, path: str | os.PathLike[str], *, fsync: bool = False) -> None:
         self.path = Path(path)
         self._fsync = fsync
-        self._last: dict[str, dict[str, Any]] = {}  # key -> last record from earlier runs
+        self._keys: dict[str, KeyState] = {}
         self._this_run: set[str] = set()
         self.unreadable_lines = 0
+        ends_cut = False
         if self.path.exists():
             with self.path.open(encoding="utf-8") as fh:
+                line = ""
                 for line in fh:
-                    try:
-                        record = json.loads(line)
-                        key = record["key"]
-                    except (ValueError, TypeError, KeyError):
-                        self.unreadable_lines += 1  # e.g. a line cut short by SIGKILL
-                        continue
-                    self._last[key] = record  # the last line for a key tells its state
+                    self._load(line)
+                ends_cut = bool(line) and not line.endswith("\n")
+        for state in self._keys.values():
+            if state.open_start and state.status != "booked":
+                state.status = "unknown"  # sent, and the run died before its outcome
         self._fh = self.path.open("a", encoding="utf-8")
+        if ends_cut:  # a line cut short by SIGKILL: start ours on a fresh line
+            self._fh.write("\n")
 
-    def previous(self, key: str) -> dict[str, Any] | None:
-        """The last record an earlier run left for ``key``."""
-        return self._last.get(key)
+    def _load(self, line: str) -> None:
+        try:
+            record = json.loads(line)
+            key = str(record["key"])
+            status = record["status"]
+        except (ValueError, TypeError, KeyError):
+            self.unreadable_lines += 1
+            return
+        state = self._keys.setdefault(key, KeyState())
+        if state.status == "booked":
+            return
+        if status == "started":
+            if state.open_start:
+                state.status = "unknown"
+            state.open_start = True
+            state.render_id = record.get("render_id") or state.render_id
+            return
+        state.open_start = False
+        if status == "booked":
+            state.status = "booked"
+            state.order_id = record.get("order_id")
+            state.tracking_numbers = tuple(record.get("tracking_numbers") or ())
+        elif status == "unknown" or state.status == "unknown":
+            state.status = "unknown"  # a later failure does not undo a possible booking
+        else:
+            state.status = status
 
-    def seen_in_this_run(self, key: str) -> bool:
-        return key in self._this_run
+    def previous(self, key: str) -> KeyState | None:
+        """What earlier runs left for ``key``."""
+        return self._keys.get(key)
 
-    def started(self, key: str) -> None:
+    def claim(self, key: str) -> bool:
+        """Mark ``key`` as taken by this run; False when it already was."""
+        if key in self._this_run:
+            return False
         self._this_run.add(key)
-        self._write({"key": key, "status": "started", "ts": round(time.time(), 3)})
+        return True
+
+    def started(self, key: str, render_id: str) -> None:
+        self._write(
+            {"key": key, "status": "started", "render_id": render_id, "ts": round(time.time(), 3)}
+        )
 
     def record(self, outcome: BookingOutcome) -> None:
-        if outcome.status is Status.SKIPPED:
-            return  # already recorded by the run that booked it
+        if outcome.status is Status.SKIPPED or isinstance(outcome.error, DuplicateKeyError):
+            return  # nothing new about this key
         self._write({**outcome_record(outcome), "ts": round(time.time(), 3)})
 
     def _write(self, record: dict[str, Any]) -> None:
@@ -121,18 +181,19 @@ class Journal:
         self._fh.close()
 
 
-def _booking_from_record(record: dict[str, Any]) -> Booking:
+def _booking_from_journal(state: KeyState) -> Booking:
     return Booking(
-        order_id=str(record.get("order_id")),
+        order_id=str(state.order_id),
         sub_orders=[
             SubOrder(international_logistics=InternationalLogistics(tracking_number=t))
-            for t in record.get("tracking_numbers") or []
+            for t in state.tracking_numbers
         ],
     )
 
 
-def _key(item: BookingInput) -> str:
-    return item.key
+def _unknown_from_earlier_run(why: str) -> Verdict:
+    cause = XportcnError(f"an earlier run sent this booking and its outcome is unknown; {why}")
+    return Status.UNKNOWN, None, OutcomeUnknownError("logistics.book", cause, attempts=0)
 
 
 def book_many(
@@ -146,43 +207,49 @@ def book_many(
     window: int | None = None,
     preview_missing: bool = True,
     journal: str | os.PathLike[str] | Journal | None = None,
-    retry_ambiguous: bool = False,
+    retry_ambiguous: bool | None = None,
     resend_unknown: bool | None = None,
 ) -> BatchRun[BookingInput, Booking]:
     """See :meth:`xportcn_async.resources.LogisticsResource.book_many`."""
     logistics = client.logistics
-    owns_journal = not (journal is None or isinstance(journal, Journal))
-    log = Journal(journal) if not (journal is None or isinstance(journal, Journal)) else journal
-    resend = retry_ambiguous if resend_unknown is None else resend_unknown
+    log = Journal(journal) if isinstance(journal, (str, os.PathLike)) else journal
+    ambiguous_ok = client._options.retry_ambiguous if retry_ambiguous is None else retry_ambiguous
+    resend = ambiguous_ok if resend_unknown is None else resend_unknown
+    in_flight: set[str] = set()  # without a journal: keys being booked right now
 
-    def precheck(item: BookingInput) -> tuple[Status, Any, BaseException | None] | None:
-        if log is None or isinstance(item, InvalidInput):
+    def precheck(item: BookingInput, key: str) -> Verdict | None:
+        if isinstance(item, InvalidInput):
+            return Status.REJECTED, None, item.error
+        if log is None:
+            if key in in_flight:
+                return Status.REJECTED, None, DuplicateKeyError(key)
+            in_flight.add(key)
             return None
-        key = item.key
-        if log.seen_in_this_run(key):
-            error = ValidationError(
-                f"booking {key}", [FieldError("key", "the same key appears twice in this input")]
-            )
-            return Status.REJECTED, None, error
+        if not log.claim(key):
+            return Status.REJECTED, None, DuplicateKeyError(key)
         previous = log.previous(key)
-        if previous is None:
+        if previous is None or previous.status in (None, "failed", "rejected"):
             return None
-        status = previous.get("status")
-        if status == "booked":
-            return Status.SKIPPED, _booking_from_record(previous), None
-        if status in ("unknown", "started") and not resend:
-            cause = XportcnError(
-                "an earlier run sent this booking and its outcome is unknown; check the "
-                "order before resending (or opt in with resend_unknown=True)"
+        if previous.status == "booked":
+            return Status.SKIPPED, _booking_from_journal(previous), None
+        if not resend:
+            return _unknown_from_earlier_run(
+                "check the order before resending (or opt in with resend_unknown=True)"
             )
-            return Status.UNKNOWN, None, OutcomeUnknownError("logistics.book", cause, attempts=0)
+        if previous.render_id is None and item.render_id is None:
+            return _unknown_from_earlier_run(
+                "its renderId is not in the journal, so it cannot be resent safely"
+            )
         return None
 
     async def book_one(item: BookingInput) -> Booking:
-        if isinstance(item, InvalidInput):
-            raise item.error
+        assert isinstance(item, BookingRequest)  # precheck rejected the rest
         validate(item, subject=f"booking {item.key}")
         request = item
+        previous = log.previous(item.key) if log is not None else None
+        if request.render_id is None and previous is not None and previous.render_id:
+            # resending an unknown booking: the same renderId, never a new preview
+            request = request.with_render_id(previous.render_id)
         if request.render_id is None:
             if not preview_missing:
                 raise ValidationError(
@@ -198,14 +265,17 @@ def book_many(
                 )
             request = request.with_render_id(preview.render_id)
         if log is not None:
-            log.started(item.key)
-        return await logistics.book(request, retry_ambiguous=retry_ambiguous)
+            log.started(item.key, request.render_id or "")
+        return await logistics.book(request, retry_ambiguous=ambiguous_ok)
 
     def on_outcome(outcome: BookingOutcome) -> None:
-        if log is not None:
+        if log is None:
+            if not isinstance(outcome.error, DuplicateKeyError):
+                in_flight.discard(outcome.key)
+        else:
             log.record(outcome)
 
-    return _JournaledRun(
+    return BatchRun(
         book_one,
         requests,
         concurrency=concurrency,
@@ -213,34 +283,9 @@ def book_many(
         burst=burst,
         ordered=ordered,
         window=window,
-        key=_key,
+        key=lambda item: item.key,
         success=Status.BOOKED,
         precheck=precheck,
         on_outcome=on_outcome,
-        journal=log if owns_journal else None,
+        on_close=log.close if log is not None and log is not journal else None,
     )
-
-
-class _JournaledRun(BatchRun[BookingInput, Booking]):
-    """A batch run that closes the journal it opened when it ends."""
-
-    def __init__(self, *args: Any, journal: Journal | None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._journal = journal
-
-    async def aclose(self) -> None:
-        try:
-            await super().aclose()
-        finally:
-            if self._journal is not None:
-                self._journal.close()
-                self._journal = None
-
-    async def __anext__(self) -> BookingOutcome:
-        try:
-            return await super().__anext__()
-        except StopAsyncIteration:
-            if self._journal is not None:
-                self._journal.close()
-                self._journal = None
-            raise

@@ -25,7 +25,7 @@ from .converter import from_wire
 from .credentials import Credentials
 from .errors import ConfigurationError, FieldError, ValidationError
 from .models import BookingRequest
-from .transports import AiohttpTransport, Timeout
+from .transports import Timeout
 
 
 def read_bookings(path: Path, line_numbers: dict[int, int]) -> Iterator[BookingInput]:
@@ -146,16 +146,17 @@ async def _book_async(
     journal: Journal | None,
     out: Path,
 ) -> int:
-    async with _target(args) as (credentials, base_url):
-        transport = AiohttpTransport(limit=args.concurrency)
-        client = XportcnClient(
-            credentials, base_url=base_url, transport=transport, timeout=Timeout(total=args.timeout)
-        )
-        try:
-            return await _run(args, client, path, total, results, journal, out)
-        finally:
-            await client.aclose()
-            await transport.aclose()
+    async with (
+        _target(args) as (credentials, base_url),
+        XportcnClient(
+            credentials,
+            base_url=base_url,
+            timeout=Timeout(total=args.timeout),
+            retry_ambiguous=args.retry_ambiguous,
+            connection_limit=args.concurrency,
+        ) as client,
+    ):
+        return await _run(args, client, path, total, results, journal, out)
 
 
 async def _run(
@@ -175,7 +176,6 @@ async def _run(
         burst=args.burst,
         ordered=args.ordered,
         journal=journal,
-        retry_ambiguous=args.retry_ambiguous,
         resend_unknown=args.resend_unknown or None,
     )
     progress = Progress(run.report, total, sys.stderr)

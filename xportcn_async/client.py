@@ -9,11 +9,12 @@ import time
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 from urllib.parse import urlencode, urlsplit
 
 import attrs
 
+from . import inferred
 from .converter import REQUEST_ID_KEY, converter, to_wire, validate
 from .credentials import Credentials
 from .endpoints import ENDPOINTS, Auth, Endpoint, EnvelopeStyle
@@ -31,6 +32,7 @@ from .models.ka import decode_result, is_tolerant
 from .retry import ErrorKind, RetryPolicy, classify, decide
 from .signing import DefaultSigner, Signer
 from .transports import AiohttpTransport, Request, Response, Timeout, Transport
+from .transports._base import redact
 
 DEFAULT_BASE_URL = "https://www.xportcn.com/api"
 
@@ -60,15 +62,26 @@ class ResponseEvent:
     error: Exception | None = None
 
 
+class RateLimiterLike(Protocol):
+    """What :class:`CallContext` can hold as a limiter: ``acquire()`` waits for a slot."""
+
+    async def acquire(self) -> None: ...
+
+
 @attrs.define
-class CallTally:
-    """Counts the attempts sent while it is the current :data:`call_tally` (used by the batch
-    layer to report attempts per item)."""
+class CallContext:
+    """Per-call state set by the batch layer as the current :data:`call_context`.
+
+    ``attempts`` counts the HTTP attempts sent while it is current. When ``limiter`` is set,
+    every attempt (first or retry) waits for ``limiter.acquire()`` before it is signed and
+    before its timeout starts.
+    """
 
     attempts: int = 0
+    limiter: RateLimiterLike | None = None
 
 
-call_tally: ContextVar[CallTally | None] = ContextVar("xportcn_call_tally", default=None)
+call_context: ContextVar[CallContext | None] = ContextVar("xportcn_call_context", default=None)
 
 RequestHook = Callable[[RequestEvent], None]
 ResponseHook = Callable[[ResponseEvent], None]
@@ -87,8 +100,9 @@ class _Options:
     retry_ambiguous: bool
 
 
-class _Session:
-    """What a client and its ``with_options`` copies share."""
+class _Shared:
+    """What a client and its ``with_options`` copies share: the transport and whether the
+    client is closed."""
 
     def __init__(self, transport: Transport, owns_transport: bool) -> None:
         self.transport = transport
@@ -110,10 +124,12 @@ class XportcnClient:
     - ``timeout``: a :class:`Timeout` or total seconds, per attempt.
     - ``retry``: a :class:`RetryPolicy`.
     - ``retry_ambiguous``: also retry non-idempotent calls (bookings) whose outcome is unknown.
-      Only for accounts that deduplicate bookings by ``renderId``.
+      Only for accounts that deduplicate bookings by ``renderId``. The default is
+      :data:`inferred.SERVER_DEDUPLICATES_BOOKINGS` (false).
     - ``signer``: replaces the default (inferred) signature rule.
     - ``paths``: corrections to the endpoint table, ``{"logistics.book": "/new/path"}``.
-    - ``on_request`` / ``on_response``: callables run for each attempt, for metrics.
+    - ``on_request`` / ``on_response``: callables run for each attempt, for metrics. An
+      exception they raise is logged (logger ``xportcn_async``) and otherwise ignored.
     """
 
     def __init__(
@@ -124,7 +140,7 @@ class XportcnClient:
         transport: Transport | None = None,
         timeout: Timeout | float | None = None,
         retry: RetryPolicy | None = None,
-        retry_ambiguous: bool = False,
+        retry_ambiguous: bool = inferred.SERVER_DEDUPLICATES_BOOKINGS,
         signer: Signer | None = None,
         paths: Mapping[str, str] | None = None,
         on_request: RequestHook | None = None,
@@ -138,7 +154,7 @@ class XportcnClient:
         self._on_request = on_request
         self._on_response = on_response
         owns = transport is None
-        self._session = _Session(transport or AiohttpTransport(limit=connection_limit), owns)
+        self._shared = _Shared(transport or AiohttpTransport(limit=connection_limit), owns)
         self._options = _Options(
             timeout=_as_timeout(timeout) or Timeout(),
             retry=retry or RetryPolicy(),
@@ -190,7 +206,7 @@ class XportcnClient:
 
     @property
     def closed(self) -> bool:
-        return self._session.closed
+        return self._shared.closed
 
     async def __aenter__(self) -> XportcnClient:
         if self.closed:
@@ -207,11 +223,11 @@ class XportcnClient:
 
     async def aclose(self) -> None:
         """Close the connection pool. Safe to call more than once."""
-        if self._session.closed:
+        if self._shared.closed:
             return
-        self._session.closed = True
-        if self._session.owns_transport:
-            await self._session.transport.aclose()
+        self._shared.closed = True
+        if self._shared.owns_transport:
+            await self._shared.transport.aclose()
 
     def endpoint(self, name: str) -> Endpoint:
         return self._endpoints[name]
@@ -272,8 +288,9 @@ class XportcnClient:
         except MalformedResponseError as exc:
             if endpoint.idempotent:
                 raise
-            # The write went through, but we cannot read what it created (the order id).
-            raise OutcomeUnknownError(endpoint.name, exc, attempts=1) from exc
+            unreadable = exc
+        # The write went through, but we cannot read what it created (the order id).
+        raise OutcomeUnknownError(endpoint.name, unreadable, attempts=env.attempts) from unreadable
 
     async def send(
         self,
@@ -283,66 +300,94 @@ class XportcnClient:
         timeout: Timeout | float | None = None,
         retry_ambiguous: bool | None = None,
     ) -> Envelope:
-        """Sign, send, retry and decode one call with a wire-format ``body``."""
-        if self._session.closed:
+        """Sign, send, retry and decode one call with a wire-format ``body``. The envelope's
+        ``attempts`` says how many HTTP attempts it took."""
+        if self._shared.closed:
             raise ClientClosedError("this XportcnClient is closed; create a new one")
         options = self._options
         attempt_timeout = _as_timeout(timeout) or options.timeout
         ambiguous_ok = options.retry_ambiguous if retry_ambiguous is None else retry_ambiguous
         payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
         url = self.base_url + endpoint.path
-        transport = self._session.transport
-        tally = call_tally.get()
+        transport = self._shared.transport
+        ctx = call_context.get()
         attempt = 0
         ambiguous_before = False
         while True:
             attempt += 1
-            if tally is not None:
-                tally.attempts += 1
+            if ctx is not None:
+                ctx.attempts += 1
+                if ctx.limiter is not None:
+                    await ctx.limiter.acquire()  # before signing and before the timer starts
             signed = self._signer.sign(self.credentials, query_signed=endpoint.auth == "Q")
             headers = {"content-type": "application/json", "accept": "application/json"}
             headers.update(signed.headers)
             target = f"{url}?{_query(signed.query)}" if signed.query else url
+            request = Request("POST", target, headers, payload, attempt_timeout)
             if self._on_request is not None:
-                self._on_request(
-                    RequestEvent(operation=endpoint.name, path=endpoint.path, attempt=attempt)
+                self._hook(
+                    self._on_request,
+                    RequestEvent(operation=endpoint.name, path=endpoint.path, attempt=attempt),
                 )
             started = time.monotonic()
             response: Response | None = None
+            error: TransportError | APIError
             try:
-                response = await transport.send(
-                    Request("POST", target, headers, payload, attempt_timeout)
-                )
-                env = decode(response, operation=endpoint.name)
+                response = await transport.send(request)
             except (TransportError, APIError) as exc:
-                elapsed = time.monotonic() - started
-                self._report(endpoint, attempt, elapsed, response, exc)
-                decision = decide(
-                    exc,
-                    operation=endpoint.name,
-                    attempt=attempt,
-                    policy=options.retry,
-                    idempotent=endpoint.idempotent,
-                    retry_ambiguous=ambiguous_ok,
-                    ambiguous_before=ambiguous_before,
-                )
-                ambiguous_before = ambiguous_before or classify(exc) is ErrorKind.AMBIGUOUS
-                if not decision.retry:
-                    assert decision.error is not None
-                    raise decision.error from (exc if decision.error is not exc else None)
-                logger.info(
-                    "%s attempt %d failed (%s); retrying in %.2f s",
-                    endpoint.name,
-                    attempt,
-                    type(exc).__name__,
-                    decision.delay,
-                )
-                await asyncio.sleep(decision.delay)
-                continue
-            self._report(
-                endpoint, attempt, time.monotonic() - started, response, None, env.request_id
+                error = exc
+            except Exception as exc:  # a transport bug or misuse; CancelledError passes
+                error = _unexpected(exc, request)
+            else:
+                try:
+                    env = decode(response, style=endpoint.envelope, operation=endpoint.name)
+                except APIError as exc:
+                    error = exc
+                else:
+                    elapsed = time.monotonic() - started
+                    self._report(endpoint, attempt, elapsed, response, None, env.request_id)
+                    return env if attempt == 1 else attrs.evolve(env, attempts=attempt)
+            # Decided and raised outside the ``except`` blocks, so that no SDK error gets an
+            # implicit ``__context__`` (a transport's exceptions may hold the signed URL).
+            self._report(endpoint, attempt, time.monotonic() - started, response, error)
+            decision = decide(
+                error,
+                operation=endpoint.name,
+                attempt=attempt,
+                policy=options.retry,
+                idempotent=endpoint.idempotent,
+                retry_ambiguous=ambiguous_ok,
+                ambiguous_before=ambiguous_before,
             )
-            return env
+            ambiguous_before = ambiguous_before or classify(error) is ErrorKind.AMBIGUOUS
+            if not decision.retry:
+                assert decision.error is not None
+                if decision.error is error:
+                    raise error
+                raise decision.error from error
+            logger.info(
+                "%s attempt %d failed (%s); retrying in %.2f s",
+                endpoint.name,
+                attempt,
+                type(error).__name__,
+                decision.delay,
+            )
+            await asyncio.sleep(decision.delay)
+
+    def _hook(self, hook: Callable[[Any], None], event: RequestEvent | ResponseEvent) -> None:
+        """Run a user hook; what it raises is logged, never raised: a metrics failure must not
+        turn a booking that happened into an error."""
+        try:
+            hook(event)
+        except Exception as exc:
+            logger.warning(
+                "%s attempt %d: the %s hook raised %s: %s",
+                event.operation,
+                event.attempt,
+                "on_request" if isinstance(event, RequestEvent) else "on_response",
+                type(exc).__name__,
+                exc,
+            )
 
     def _report(
         self,
@@ -367,7 +412,8 @@ class XportcnClient:
                 f" error={type(error).__name__}" if error else "",
             )
         if self._on_response is not None:
-            self._on_response(
+            self._hook(
+                self._on_response,
                 ResponseEvent(
                     operation=endpoint.name,
                     path=endpoint.path,
@@ -376,8 +422,20 @@ class XportcnClient:
                     status=status,
                     request_id=request_id,
                     error=error,
-                )
+                ),
             )
+
+
+def _unexpected(exc: Exception, request: Request) -> TransportError:
+    """An exception a transport should not raise (aiohttp's ``RuntimeError('Session is
+    closed')``, a bug): a :class:`TransportError` that may have reached the server, so that
+    the retry rules treat it like any other unknown outcome. Not chained: the original may
+    hold the signed URL; its type and redacted message are kept in the message instead."""
+    return TransportError(
+        "unexpected error from the transport",
+        may_have_reached_server=True,
+        underlying=f"{type(exc).__name__}: {redact(str(exc), request)}",
+    )
 
 
 def _result(endpoint: Endpoint, env: Envelope) -> Any:
@@ -386,11 +444,11 @@ def _result(endpoint: Endpoint, env: Envelope) -> Any:
         return env.data
     if cls is Acknowledgement:
         return Acknowledgement(data=env.data, message=env.message, request_id=env.request_id)
-    if is_tolerant(cls):  # inferred shapes: decode whatever arrives, keep what does not fit
-        return decode_result(cls, env.data, request_id=env.request_id, data_key=endpoint.data_key)
     data = env.data
-    if endpoint.data_key is not None and not isinstance(data, Mapping):
-        data = {endpoint.data_key: data if data is not None else []}
+    if endpoint.data_key is not None and (data is None or isinstance(data, list)):
+        data = {endpoint.data_key: data if data is not None else []}  # a bare list
+    if is_tolerant(cls):  # inferred shapes: decode whatever arrives, keep what does not fit
+        return decode_result(cls, data, request_id=env.request_id)
     if not isinstance(data, Mapping):
         raise MalformedResponseError(
             f"the call succeeded but its data is {type(data).__name__}, not an object",

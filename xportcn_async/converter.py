@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
@@ -19,6 +20,7 @@ from typing import Any, TypeVar, get_args
 import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+from cattrs.v import format_exception
 
 from .errors import FieldError, ValidationError
 
@@ -100,7 +102,17 @@ def positive(value: Any) -> str | None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
         return f"must be a number, got {value!r}"
+    if not_finite(value):
+        return f"must be a finite number, got {value!r}"
     return None if value > 0 else f"must be positive, got {value!r}"
+
+
+def not_finite(value: Any) -> bool:
+    """Whether ``value`` is a NaN or infinite ``Decimal`` or ``float`` (never valid on the
+    wire, and a NaN ``Decimal`` cannot even be compared)."""
+    if isinstance(value, Decimal):
+        return not value.is_finite()
+    return isinstance(value, float) and not math.isfinite(value)
 
 
 def country_code(value: Any) -> str | None:
@@ -114,17 +126,59 @@ def country_code(value: Any) -> str | None:
 # -- the converter -----------------------------------------------------------------------
 
 
+class WireValueError(ValueError):
+    """A wire value that does not fit its field; the message says what was expected and is
+    shown as it is in :class:`ValidationError`."""
+
+
 def _structure_decimal(value: Any, _: type) -> Decimal:
     if isinstance(value, bool):
-        raise ValueError(f"expected a decimal amount, got {value!r}")
+        raise WireValueError(f"expected a decimal amount, got {value!r}")
     try:
-        return Decimal(str(value)) if isinstance(value, float) else Decimal(value)
-    except (InvalidOperation, TypeError) as exc:
-        raise ValueError(f"expected a decimal amount, got {value!r}") from exc
+        result = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
+    except (InvalidOperation, TypeError, ValueError) as exc:
+        raise WireValueError(f"expected a decimal amount, got {value!r}") from exc
+    if not result.is_finite():
+        raise WireValueError(f"expected a finite decimal amount, got {value!r}")
+    return result
+
+
+def _structure_str(value: Any, cl: type) -> str:
+    # cattrs' default is ``str(value)``, which turns ``null`` into "None" and an object into
+    # its repr. Numbers are accepted (ids are sometimes sent as JSON numbers); nothing else.
+    if cl is not str:  # a str subclass such as a str enum (OrderStatus): the class decides
+        converted: str = cl(value)
+        return converted
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    raise WireValueError(f"expected a string, got {_json_type(value)}")
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, Mapping):
+        return "an object"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    return type(value).__name__
+
+
+def _none_safe(inner: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    return lambda v: None if v is None else inner(v)
+
+
+def _wrapped(key: str, inner: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    return lambda v: {key: inner(v)}
 
 
 def _make_converter() -> cattrs.Converter:
     conv = cattrs.Converter()
+    conv.register_structure_hook(str, _structure_str)
     conv.register_structure_hook(Decimal, _structure_decimal)
     conv.register_unstructure_hook(Decimal, str)
 
@@ -177,13 +231,13 @@ def _make_converter() -> cattrs.Converter:
                 overrides[a.name] = override(omit=True)
             else:
                 wrap = a.metadata.get(_WRAP)
-                hook = None
+                hook: Callable[[Any], Any] | None = None
                 if wrap is not None:
-                    inner = conv.get_unstructure_hook(a.type)
-
-                    def hook(v: Any, _w: str = wrap, _h: Any = inner) -> Any:
-                        return {_w: _h(v)}
-
+                    hook = _wrapped(wrap, conv.get_unstructure_hook(a.type))
+                elif attrs.has(a.type):
+                    # A model field left None (an invalid request) is written as null instead
+                    # of failing with AttributeError; validate() reports it as required.
+                    hook = _none_safe(conv.get_unstructure_hook(a.type))
                 overrides[a.name] = override(rename=wire_name(a), unstruct_hook=hook)
                 if a.default is None and not a.metadata.get(_KEEP_NONE):
                     omit_none.append(wire_name(a))
@@ -224,11 +278,15 @@ def from_wire(data: Any, cls: type[T]) -> T:
 def _field_errors(exc: Exception) -> list[FieldError]:
     if isinstance(exc, cattrs.BaseValidationError):
         errors = []
-        for line in cattrs.transform_error(exc, path="$"):
+        for line in cattrs.transform_error(exc, path="$", format_exception=_describe):
             message, _, path = line.rpartition(" @ ")
             errors.append(FieldError(_clean_path(path), message or line))
         return errors
     return [FieldError("", str(exc))]
+
+
+def _describe(exc: BaseException, tp: type | None) -> str:
+    return str(exc) if isinstance(exc, WireValueError) else format_exception(exc, tp)
 
 
 def _clean_path(path: str) -> str:
@@ -251,32 +309,60 @@ def validate(model: Any, *, subject: str | None = None) -> None:
 def _collect(value: Any, path: str, errors: list[FieldError]) -> None:
     if isinstance(value, (list, tuple)):
         for i, item in enumerate(value):
-            _collect(item, f"{path}[{i}]", errors)
+            if item is None:
+                errors.append(FieldError(f"{path}[{i}]", "must not be null"))
+            else:
+                _collect(item, f"{path}[{i}]", errors)
         return
-    for name, check, nested in _validation_plan(type(value)):
+    for name, check, nested, required in _validation_plan(type(value)):
         v = getattr(value, name)
         p = f"{path}.{name}" if path else name
+        if v is None:
+            if required:
+                errors.append(FieldError(p, "required"))
+            continue
         if check is not None and (message := check(v)):
             errors.append(FieldError(p, message))
-        if nested and v is not None:
+        if nested:
             _collect(v, p, errors)
 
 
-_plans: dict[type, list[tuple[str, Check | None, bool]]] = {}
+Plan = list[tuple[str, Check | None, bool, bool]]
+_plans: dict[type, Plan] = {}
 
 
-def _validation_plan(cl: type) -> list[tuple[str, Check | None, bool]]:
-    """Per class, once: the fields that have a check or may hold models."""
+def _validation_plan(cl: type) -> Plan:
+    """Per class, once: ``(name, check, nested, required)`` for the fields that have a check,
+    may hold models, or are required (no default, and a type that does not admit ``None``).
+    Decimal and float fields without a check get :func:`finite`."""
     plan = _plans.get(cl)
     if plan is None:
         plan = []
         if attrs.has(cl):
             for a in attrs.fields(attrs.resolve_types(cl)):
-                nested = a.name != "extras" and _may_hold_models(a.type)
-                if a.metadata.get(_CHECK) or nested:
-                    plan.append((a.name, a.metadata.get(_CHECK), nested))
+                if a.name == "extras":
+                    continue
+                nested = _may_hold_models(a.type)
+                required = a.default is attrs.NOTHING and not _admits_none(a.type)
+                check = a.metadata.get(_CHECK)
+                if check is None and _may_be_inexact(a.type):
+                    check = finite
+                if check is not None or nested or required:
+                    plan.append((a.name, check, nested, required))
         _plans[cl] = plan
     return plan
+
+
+def finite(value: Any) -> str | None:
+    return f"must be a finite number, got {value!r}" if not_finite(value) else None
+
+
+def _admits_none(tp: Any) -> bool:
+    return tp is Any or tp is None or type(None) in get_args(tp)
+
+
+def _may_be_inexact(tp: Any) -> bool:
+    return tp in (Decimal, float) or any(arg in (Decimal, float) for arg in get_args(tp))
 
 
 def _may_hold_models(tp: Any) -> bool:

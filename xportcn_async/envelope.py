@@ -6,58 +6,67 @@ import email.utils
 import json
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from . import inferred
-from .errors import (
-    APIError,
-    AuthenticationError,
-    BadRequestError,
-    ConflictError,
-    MalformedResponseError,
-    NotFoundError,
-    RateLimitError,
-    ServerError,
-)
+from .errors import APIError, MalformedResponseError, ServerError
 from .transports import Response
+
+if TYPE_CHECKING:
+    from .endpoints import EnvelopeStyle
 
 MAX_RETRY_AFTER_HEADER = 24 * 3600.0
 
 
 @attrs.define(frozen=True)
 class Envelope:
-    """A successful response: its ``data`` and the envelope's metadata."""
+    """A successful response: its ``data``, the envelope's metadata, and the number of HTTP
+    ``attempts`` the call took (set by the client)."""
 
     data: Any
     request_id: str | None = None
     code: int | str | None = None
     message: str | None = None
+    attempts: int = 1
 
 
-def decode(response: Response, *, operation: str | None = None) -> Envelope:
+_NOT_JSON: Any = object()
+_L_KEYS = ("success", "errorCode")
+_K_KEYS = ("code",)
+
+
+def decode(
+    response: Response,
+    *,
+    style: EnvelopeStyle | None = None,
+    operation: str | None = None,
+) -> Envelope:
     """Return the envelope of a successful response, or raise the matching :class:`APIError`.
 
-    Both styles are recognised by their keys (``success``/``errorCode`` for style L,
-    ``code`` for style K), so callers never need to know which one an endpoint uses.
+    ``style`` is the endpoint's declared envelope (``"L"``: ``success``/``errorCode``/
+    ``errorMsg``; ``"K"``: ``code``/``msg``/``requestId``). Its keys are read when present;
+    the other style's only when the declared style's keys are absent (a proxy or a server
+    that answers in the other style). Without ``style`` the keys decide, style L first.
     """
     status = response.status
     try:
         doc = json.loads(response.body)
     except (UnicodeDecodeError, ValueError):
-        doc = None
-        if 200 <= status < 300:
-            _raise(MalformedResponseError, "response body is not JSON", response, operation)
+        doc = _NOT_JSON
+    if doc is _NOT_JSON and 200 <= status < 300:  # raised outside the except: no __context__
+        _raise(MalformedResponseError, "response body is not JSON", response, operation)
     if isinstance(doc, dict):
         request_id = _request_id(doc, response.headers)
-        if "success" in doc or "errorCode" in doc:
+        found = _style_of(doc, style)
+        if found == "L":
             code = doc.get("errorCode")
             message = doc.get("errorMsg")
             ok = doc.get("success") is True and (
                 code is None or _as_int(code) == inferred.L_SUCCESS_CODE
             )
-        elif "code" in doc:
+        elif found == "K":
             code = doc.get("code")
             message = doc.get("msg") if "msg" in doc else doc.get("message")
             ok = code in inferred.K_SUCCESS_CODES
@@ -79,23 +88,25 @@ def decode(response: Response, *, operation: str | None = None) -> Envelope:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-_BY_CODE: dict[int, type[APIError]] = {
-    400: BadRequestError,
-    401: AuthenticationError,
-    403: AuthenticationError,
-    404: NotFoundError,
-    409: ConflictError,
-    429: RateLimitError,
-}
+def _style_of(doc: Mapping[str, Any], declared: EnvelopeStyle | None) -> EnvelopeStyle | None:
+    """Which style's keys to read: the declared one when its keys are there, else the other
+    one when its keys are there, else ``None`` (not an envelope)."""
+    has_l = any(k in doc for k in _L_KEYS)
+    has_k = any(k in doc for k in _K_KEYS)
+    if declared == "K":
+        return "K" if has_k else "L" if has_l else None
+    return "L" if has_l else "K" if has_k else None
 
 
 def error_class(code: int | None) -> type[APIError]:
-    """The error kind for an HTTP-like code (see :data:`inferred.ENVELOPE_CODES_ARE_HTTP_LIKE`)."""
+    """The error kind for an envelope code or HTTP status, from the inferred error-code table
+    (:data:`inferred.ERROR_CODES`, :data:`inferred.SERVER_ERROR_CODES`)."""
     if code is None:
         return APIError
-    if code in _BY_CODE:
-        return _BY_CODE[code]
-    if 500 <= code < 600:
+    cls = inferred.ERROR_CODES.get(code)
+    if cls is not None:
+        return cls
+    if code in inferred.SERVER_ERROR_CODES:
         return ServerError
     return APIError
 

@@ -57,14 +57,30 @@ class TransportError(XportcnError):
 
     ``may_have_reached_server`` is False only when we know the request was never sent
     (for example the connection could not be opened).
+
+    ``underlying`` summarises the exception that caused it (its type and its message with
+    the signature masked), for debugging. That exception itself is not chained (neither
+    ``__cause__`` nor ``__context__``): HTTP libraries put the full URL in their messages,
+    and a query-signed URL holds the signature.
     """
 
     may_have_reached_server: bool = True
+    underlying: str | None = None
 
-    def __init__(self, message: str, *, may_have_reached_server: bool | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        may_have_reached_server: bool | None = None,
+        underlying: str | None = None,
+    ) -> None:
+        if underlying:
+            message = f"{message} ({underlying})"
         super().__init__(message)
         if may_have_reached_server is not None:
             self.may_have_reached_server = may_have_reached_server
+        if underlying is not None:
+            self.underlying = underlying
 
 
 class ConnectError(TransportError):

@@ -1,21 +1,30 @@
 """Every choice this SDK makes where the public Xportcn docs are silent, in one place.
 
 If your account disagrees with one of these, override it (most are client options) and tell
-us. See also the endpoint table in :mod:`xportcn_async.endpoints`, whose ``inferred`` column
-marks paths and response shapes that are not visible in the public docs.
+us. Two more live elsewhere, each in one place: the signature rule is
+:func:`xportcn_async.signing.signature` (replace it with ``XportcnClient(signer=...)``), and
+the endpoint table in :mod:`xportcn_async.endpoints`, whose ``inferred`` column marks paths
+and response shapes that are not visible in the public docs.
 """
 
 from __future__ import annotations
 
-from typing import Final
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Final, Literal
 
-#: The signature rule: ``upper(hex(md5(access_key + timestamp + nonce + secret)))``. The docs
-#: name the parameters and show a 32-character upper-case hex value, then cut off. Replace it
-#: with ``XportcnClient(signer=...)``. Implemented in :func:`xportcn_async.signing.signature`.
-SIGNATURE_RULE: Final = "upper(hex(md5(access_key + timestamp + nonce_str + access_secret)))"
+from .errors import (
+    APIError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    NotFoundError,
+    RateLimitError,
+)
 
-#: The ``timestamp`` header unit. ``DefaultSigner(timestamp_unit="s")`` switches to seconds.
-TIMESTAMP_UNIT: Final = "ms"
+#: The ``timestamp`` header unit (the default of ``DefaultSigner.timestamp_unit``).
+#: ``DefaultSigner(timestamp_unit="s")`` switches to seconds.
+TIMESTAMP_UNIT: Final[Literal["ms", "s"]] = "ms"
 
 #: Style-K envelope codes that mean success. The address docs show ``0``, the others ``200``.
 K_SUCCESS_CODES: Final = frozenset({0, 200, "0", "200"})
@@ -23,14 +32,24 @@ K_SUCCESS_CODES: Final = frozenset({0, 200, "0", "200"})
 #: Style-L success: ``success`` is true and ``errorCode`` is 200 (or absent).
 L_SUCCESS_CODE: Final = 200
 
-#: The error-code table could not be read. Envelope codes are read as HTTP-like codes (the
-#: local sandbox uses them that way); the HTTP status is used when the code is unknown.
-ENVELOPE_CODES_ARE_HTTP_LIKE: Final = True
+#: The error-code table. The public one could not be read, so envelope codes are read as
+#: HTTP-like codes (the local sandbox uses them that way): these, plus any 5xx code
+#: (:data:`SERVER_ERROR_CODES`) as a server error. For any other code the HTTP status decides.
+ERROR_CODES: Final[Mapping[int, type[APIError]]] = MappingProxyType(
+    {
+        400: BadRequestError,
+        401: AuthenticationError,
+        403: AuthenticationError,
+        404: NotFoundError,
+        409: ConflictError,
+        429: RateLimitError,
+    }
+)
 
-#: Whether the server deduplicates two bookings of one ``renderId``. Unknown, so the SDK
-#: assumes it does not: a booking that may have reached the server is never retried unless
-#: you opt in with ``retry_ambiguous=True``.
+#: Codes (and HTTP statuses) read as a server failure: :class:`~xportcn_async.errors.ServerError`.
+SERVER_ERROR_CODES: Final = range(500, 600)
+
+#: Whether the server deduplicates two bookings of one ``renderId``: the default of
+#: ``XportcnClient(retry_ambiguous=...)``. Unknown, so the SDK assumes it does not: a booking
+#: that may have reached the server is never retried unless you opt in.
 SERVER_DEDUPLICATES_BOOKINGS: Final = False
-
-#: Paged KA results are 1-based.
-FIRST_PAGE: Final = 1

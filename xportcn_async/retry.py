@@ -61,18 +61,13 @@ class RetryPolicy:
         return base * (1.0 - self.jitter * r)
 
 
-NO_RETRY = RetryPolicy(max_retries=0)
-
-
 def classify(error: Exception) -> ErrorKind:
     """Whether ``error`` is safe to retry, ambiguous, or final."""
     if isinstance(error, TransportError):
         return ErrorKind.AMBIGUOUS if error.may_have_reached_server else ErrorKind.SAFE
     if isinstance(error, RateLimitError):
         return ErrorKind.SAFE
-    if isinstance(error, MalformedResponseError):
-        if error.http_status in SAFE_STATUSES:
-            return ErrorKind.SAFE
+    if isinstance(error, MalformedResponseError):  # only ever a 2xx: the request was processed
         return ErrorKind.AMBIGUOUS
     if isinstance(error, APIError):
         code = error.code if isinstance(error.code, int) else None

@@ -2,8 +2,8 @@
 
 The public docs name the signed parameters (``access-key``, ``timestamp``, ``nonce-str``) and
 show a 32-character upper-case hex signature, but cut off before the rule. The default rule
-here is **inferred** (see ``inferred.py``); pass your own :class:`Signer` if your account
-uses another one.
+here, :func:`signature`, is **inferred** (the other inferred choices are in ``inferred.py``);
+pass your own :class:`Signer` if your account uses another one.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Literal, Protocol
 
 import attrs
 
+from . import inferred
 from .credentials import Credentials
 
 TimestampUnit = Literal["ms", "s"]
@@ -60,11 +61,12 @@ class Signer(Protocol):
 class DefaultSigner:
     """Headers ``access-key``, ``timestamp``, ``nonce-str``, ``user-id``, ``signature``.
 
-    ``timestamp_unit="s"`` sends seconds instead of milliseconds. ``clock`` returns seconds
+    ``timestamp_unit="s"`` sends seconds instead of milliseconds (the default,
+    :data:`inferred.TIMESTAMP_UNIT`, is milliseconds). ``clock`` returns seconds
     since the epoch and exists for tests.
     """
 
-    timestamp_unit: TimestampUnit = "ms"
+    timestamp_unit: TimestampUnit = inferred.TIMESTAMP_UNIT
     clock: Callable[[], float] = attrs.field(default=time.time, repr=False)
 
     def sign(self, credentials: Credentials, *, query_signed: bool) -> SignedParams:

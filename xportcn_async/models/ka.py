@@ -384,15 +384,13 @@ def is_tolerant(cls: type) -> bool:
     return cls in _TOLERANT
 
 
-def decode_result(cls: type[T], data: Any, *, request_id: str | None, data_key: str | None) -> T:
+def decode_result(cls: type[T], data: Any, *, request_id: str | None) -> T:
     """Build a tolerant result model from an envelope's ``data``, whatever its shape.
 
-    An object is decoded field by field. A bare list goes into ``data_key`` when the model
-    has one. Anything else (a string, a number, ``true``, a list where an object was
-    expected) is kept whole in ``extras["data"]``.
+    An object is decoded field by field. Anything else (a string, a number, ``true``, a list)
+    is kept whole in ``extras["data"]``. (The client first puts a bare list under the
+    endpoint's ``data_key``, when it has one.)
     """
-    if data_key is not None and (data is None or isinstance(data, list)):
-        data = {data_key: data if data is not None else []}
     if isinstance(data, Mapping):
         try:
             return converter.structure({**data, REQUEST_ID_KEY: request_id}, cls)

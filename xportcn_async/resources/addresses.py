@@ -14,7 +14,22 @@ class AddressesResource(Resource):
         return await self._call("addresses.list", None, AddressList, timeout=timeout)
 
     async def save(
-        self, address: Address, *, timeout: Timeout | float | None = None
+        self,
+        address: Address,
+        *,
+        timeout: Timeout | float | None = None,
+        retry_ambiguous: bool | None = None,
     ) -> Acknowledgement:
-        """Create (``id`` 0 or ``None``) or update an address."""
-        return await self._call("addresses.save", address, Acknowledgement, timeout=timeout)
+        """Create (``id`` 0 or ``None``) or update an address.
+
+        Never retried once it may have reached the server (a retried creation could add the
+        address twice), unless ``retry_ambiguous`` is true: such a failure raises
+        :class:`~xportcn_async.errors.OutcomeUnknownError`.
+        """
+        return await self._call(
+            "addresses.save",
+            address,
+            Acknowledgement,
+            timeout=timeout,
+            retry_ambiguous=retry_ambiguous,
+        )

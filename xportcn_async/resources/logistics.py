@@ -79,7 +79,7 @@ class LogisticsResource(Resource):
         window: int | None = None,
         preview_missing: bool = True,
         journal: str | os.PathLike[str] | Journal | None = None,
-        retry_ambiguous: bool = False,
+        retry_ambiguous: bool | None = None,
         resend_unknown: bool | None = None,
     ) -> BatchRun[BookingInput, Booking]:
         """Book many orders concurrently; an async iterator of one outcome per input.
@@ -89,18 +89,21 @@ class LogisticsResource(Resource):
         that could not be read (they become ``rejected`` outcomes). A request without a
         ``render_id`` is previewed first when ``preview_missing`` is true.
 
-        - ``concurrency``: bookings in flight at once. ``rate_limit``: starts per second,
-          ``burst`` of them back to back at most (default 1: no burst above the rate).
-        - ``ordered``: yield in input order, holding back at most ``window`` (default:
-          ``concurrency``) finished outcomes.
+        - ``concurrency``: bookings in flight at once. ``rate_limit``: HTTP requests per
+          second (previews, bookings and retries all count), ``burst`` of them back to back
+          at most (default 1: no burst above the rate).
+        - ``ordered``: yield in input order. ``window`` (default: ``concurrency``) bounds how
+          far input is read ahead of the consumer: ``concurrency + window`` items at most.
         - ``journal``: a JSONL path (or :class:`~xportcn_async.bulk.Journal`). Outcomes are
           appended as they happen. Running the same input with the same journal skips what is
           ``booked``, retries what ``failed`` or was ``rejected``, and reports without resending
           what is ``unknown`` (or was in flight when the process died), unless
-          ``resend_unknown`` (default: ``retry_ambiguous``). With a journal, a key that appears
-          twice in one input is rejected the second time.
-        - ``retry_ambiguous``: retry bookings whose outcome is unknown. Only for accounts that
-          deduplicate bookings by ``renderId``.
+          ``resend_unknown`` (default: ``retry_ambiguous``), which resends it with the same
+          ``renderId``, never a new preview.
+        - A key that appears twice in one input is rejected the second time: always while
+          the first is in flight, and with a journal also afterwards.
+        - ``retry_ambiguous`` (default: the client's): retry bookings whose outcome is
+          unknown. Only for accounts that deduplicate bookings by ``renderId``.
 
         Use it as ``async with client.logistics.book_many(...) as run: async for outcome in
         run: ...``; ``run.report`` has counts, throughput and latency percentiles.

@@ -107,13 +107,25 @@ class OrdersResource(Resource):
         order = await self.create(request, timeout=timeout, retry_ambiguous=retry_ambiguous)
         return PlacedOrder(preview=preview, order=order)
 
-    async def pay(self, order_id: str, *, timeout: Timeout | float | None = None) -> Payment:
-        """Pay a created order. Never retried once it may have reached the server."""
+    async def pay(
+        self,
+        order_id: str,
+        *,
+        timeout: Timeout | float | None = None,
+        retry_ambiguous: bool | None = None,
+    ) -> Payment:
+        """Pay a created order.
+
+        Never retried once it may have reached the server, unless ``retry_ambiguous`` is
+        true: such a failure raises :class:`~xportcn_async.errors.OutcomeUnknownError`.
+        Check the order's status (:meth:`detail`) before paying again.
+        """
         return await self._call(
             "orders.pay",
             PayOrderRequest(order_id=order_id),
             Payment,
             timeout=timeout,
+            retry_ambiguous=retry_ambiguous,
         )
 
     async def detail(self, order_id: str, *, timeout: Timeout | float | None = None) -> Order:

@@ -27,6 +27,16 @@ def redact_url(url: str) -> str:
     return _SIGN_QUERY.sub(r"\1***", url)
 
 
+def redact(text: str, request: Request) -> str:
+    """``text`` (an error message, say) with the ``sign`` query parameter and every secret
+    header value of ``request`` masked, wherever they appear."""
+    text = redact_url(text)
+    for name, value in request.headers.items():
+        if name.lower() in SECRET_HEADERS and value and value in text:
+            text = text.replace(value, "***")
+    return text
+
+
 @attrs.define(frozen=True)
 class Request:
     """One HTTP attempt. ``url`` already includes the query string. Its repr masks the

@@ -8,7 +8,14 @@ from collections.abc import Sequence
 import aiohttp
 
 from ..errors import ConnectError, ConnectionDroppedError, RequestTimeoutError, TransportError
-from ._base import Request, Response, redact_url
+from ._base import Request, Response, redact
+
+DEFAULT_LIMIT = 100
+
+# aiohttp >= 3.10 tells a connect timeout (nothing sent) from a read timeout.
+_CONNECT_TIMEOUT: tuple[type[BaseException], ...] = tuple(
+    t for t in (getattr(aiohttp, "ConnectionTimeoutError", None),) if t is not None
+)
 
 
 class AiohttpTransport:
@@ -17,23 +24,28 @@ class AiohttpTransport:
     - The session is created on first use (so the transport can be built outside a running
       event loop) and closed by :meth:`aclose`. A ``session`` you pass in is used as it is and
       never closed by us.
-    - ``limit`` caps concurrent connections. Requests wait for a slot *before* their timeout
-      starts, so time spent queueing never counts against a request.
+    - ``limit`` caps concurrent requests (default 100; our own session's connection pool has
+      that size). Requests wait for a slot *before* their timeout starts, so time spent
+      queueing never counts against a request. With a ``session`` of yours, the slots follow
+      its connector's ``limit`` and ``limit_per_host`` (0 means unlimited), capped by
+      ``limit`` when you give one, so that its pool never makes a request wait on the clock.
     - ``trace_configs`` are passed to the session, for aiohttp's tracing hooks.
+    - Redirects are not followed: one would forward the signature to another URL.
     """
 
     def __init__(
         self,
         *,
         session: aiohttp.ClientSession | None = None,
-        limit: int = 100,
+        limit: int | None = None,
         trace_configs: Sequence[aiohttp.TraceConfig] = (),
     ) -> None:
-        if limit < 1:
+        if limit is not None and limit < 1:
             raise ValueError("limit must be at least 1")
         self._session = session
         self._owns_session = session is None
-        self._limit = limit
+        self._limit = limit or DEFAULT_LIMIT
+        self._slot_count = _slots_for(session, limit) if session is not None else self._limit
         self._trace_configs = list(trace_configs)
         self._slots: asyncio.Semaphore | None = None
         self._closed = False
@@ -52,57 +64,79 @@ class AiohttpTransport:
     async def send(self, request: Request) -> Response:
         if self._closed:
             raise RuntimeError("AiohttpTransport is closed")
+        if self._slots is None and self._slot_count:
+            self._slots = asyncio.Semaphore(self._slot_count)
         if self._slots is None:
-            self._slots = asyncio.Semaphore(self._limit)
+            return await self._send(request)
+        async with self._slots:
+            return await self._send(request)
+
+    async def _send(self, request: Request) -> Response:
         session = self._get_session()
         timeout = aiohttp.ClientTimeout(
             total=request.timeout.total, sock_connect=request.timeout.connect
         )
-        async with self._slots:
-            try:
-                async with session.request(
-                    request.method,
-                    request.url,
-                    headers=request.headers,
-                    data=request.body,
-                    timeout=timeout,
-                ) as resp:
-                    body = await resp.read()
-                    headers = {k.lower(): v for k, v in resp.headers.items()}
-                    return Response(resp.status, headers, body)
-            except aiohttp.ClientConnectorError as exc:
-                raise ConnectError(
-                    f"cannot connect to {_origin(request.url)}: {exc.os_error}"
-                ) from exc
-            except aiohttp.ServerTimeoutError as exc:
-                # sock_connect timeouts happen before anything is sent.
-                sent = not isinstance(exc, getattr(aiohttp, "ConnectionTimeoutError", ()))
-                raise RequestTimeoutError(
-                    f"timed out talking to {_origin(request.url)}", may_have_reached_server=sent
-                ) from exc
-            except asyncio.TimeoutError as exc:
-                raise RequestTimeoutError(
-                    f"no complete response from {_origin(request.url)} within "
-                    f"{request.timeout.total} s"
-                ) from exc
-            except (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError) as exc:
-                raise ConnectionDroppedError(
-                    f"connection to {_origin(request.url)} dropped before the response was "
-                    f"complete: {type(exc).__name__}"
-                ) from exc
-            except aiohttp.ClientError as exc:
-                # aiohttp's messages may hold the full URL, whose query holds the signature.
-                # Not chained: the original exception may also hold the signed URL.
-                detail = redact_url(str(exc))
-                raise TransportError(
-                    f"{type(exc).__name__} talking to {_origin(request.url)}: {detail}"
-                ) from None
+        try:
+            async with session.request(
+                request.method,
+                request.url,
+                headers=request.headers,
+                data=request.body,
+                timeout=timeout,
+                allow_redirects=False,
+            ) as resp:
+                body = await resp.read()
+                headers = {k.lower(): v for k, v in resp.headers.items()}
+                return Response(resp.status, headers, body)
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            error = _error(exc, request)
+        # Raised here, outside the ``except`` block, so that it has no ``__context__``:
+        # aiohttp's messages may hold the full URL, whose query holds the signature.
+        raise error
 
     async def aclose(self) -> None:
         self._closed = True
         if self._session is not None and self._owns_session:
             await self._session.close()
         self._session = None
+
+
+def _error(exc: BaseException, request: Request) -> TransportError:
+    """The SDK error for an aiohttp failure, with a redacted summary of it (never the
+    exception itself, which may hold the signed URL)."""
+    origin = _origin(request.url)
+    underlying = f"{type(exc).__name__}: {redact(str(exc), request)}"
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return ConnectError(f"cannot connect to {origin}", underlying=underlying)
+    if isinstance(exc, aiohttp.ServerTimeoutError):
+        # A sock_connect timeout happens before anything is sent.
+        return RequestTimeoutError(
+            f"timed out talking to {origin}",
+            may_have_reached_server=not isinstance(exc, _CONNECT_TIMEOUT),
+            underlying=underlying,
+        )
+    if isinstance(exc, asyncio.TimeoutError):
+        return RequestTimeoutError(
+            f"no complete response from {origin} within {request.timeout.total} s",
+            underlying=underlying,
+        )
+    if isinstance(exc, (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError)):
+        return ConnectionDroppedError(
+            f"connection to {origin} dropped before the response was complete",
+            underlying=underlying,
+        )
+    return TransportError(f"failed talking to {origin}", underlying=underlying)
+
+
+def _slots_for(session: aiohttp.ClientSession, limit: int | None) -> int:
+    """How many requests may run at once through a user's ``session`` (0: no limit): its
+    connector's pool size, per host too (every request of a client goes to one host)."""
+    connector = session.connector
+    caps = [limit or 0]
+    if connector is not None:
+        caps += [connector.limit, connector.limit_per_host]
+    caps = [c for c in caps if c > 0]
+    return min(caps) if caps else 0
 
 
 def _origin(url: str) -> str:
