@@ -521,3 +521,43 @@ async def test_a_journal_that_cannot_be_written_stops_the_run_and_is_raised(
     finally:
         journal.close()
     assert sandbox.stats.bookings < 50  # it stopped, rather than booking everything blind
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT")
+async def test_ctrl_c_finishes_in_flight_bookings_and_loses_no_journal_line(
+    tmp_path: Path,
+) -> None:
+    orders = tmp_path / "orders.jsonl"
+    orders.write_text("\n".join(json.dumps(o) for o in ORDERS) + "\n", encoding="utf-8")
+    journal = tmp_path / "run.journal"
+    async with serve(port=0, latency=Latency(seconds=0.05)) as running:
+        creds = running.credentials
+        env = {
+            **os.environ,
+            "XPORTCN_ACCESS_KEY": creds.access_key,
+            "XPORTCN_ACCESS_SECRET": creds.access_secret,
+            "PYTHONWARNINGS": "always",
+        }
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-X", "dev", "-m", "xportcn_async.cli", "book", str(orders),
+            "--base-url", running.base_url, "--concurrency", "8", "--journal", str(journal),
+            "--out", str(tmp_path / "results.jsonl"),
+            env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        for _ in range(3000):
+            await asyncio.sleep(0.01)
+            if Counter(_journal_state(journal).values())["booked"] >= 10:
+                break
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = await process.communicate()
+        bookings_made = running.sandbox.stats.bookings
+
+    assert process.returncode == 130
+    errors = stderr.decode()
+    assert "stopping: finishing in-flight bookings" in errors
+    for trouble in ("Unclosed", "was destroyed but it is pending", "never awaited", "Traceback"):
+        assert trouble not in errors
+    state = _journal_state(journal)
+    assert "started" not in state.values()  # every booking sent has its final line
+    assert Counter(state.values())["booked"] == bookings_made < len(ORDERS)
+    assert "Summary" in stdout.decode()
