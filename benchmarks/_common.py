@@ -382,10 +382,14 @@ def load_note(runs: Iterable[Measurement]) -> str:
     )
 
 
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def machine_note() -> str:
     cores = os.cpu_count() or 0
     return (
-        f"note: the sandbox server (a separate process) and this client share the machine's "
-        f"{cores} CPU core{'s' if cores != 1 else ''}: the sandbox's own CPU time limits both "
-        f"sides"
+        f"note: the sandbox (a separate process) and this client share the machine's {cores} "
+        f"CPU core{'s' if cores != 1 else ''}; each side runs at most as fast as the busier "
+        f"of the two processes allows (CPU columns: µs per request, share of one core)"
     )

@@ -17,7 +17,16 @@ from __future__ import annotations
 
 import argparse
 
-from _common import SIDES, alternating, best, load_note, machine_note, measure, median_rate
+from _common import (
+    SIDES,
+    alternating,
+    best,
+    load_note,
+    machine_note,
+    measure,
+    median_rate,
+    plural,
+)
 
 TARGET = 0.90
 PREVIEW_CONCURRENCY = 1000
@@ -45,7 +54,7 @@ def main() -> None:
         f"  {n:,} bookings at concurrency {c}, {latency * 1000:.0f} ms per request: bound "
         f"{c} / {latency:g} s = {bound:,.0f} req/s (Little's law)"
     )
-    print(f"  best of {args.repeats} runs per side, alternating; a fresh sandbox per run")
+    print(f"  best of {plural(args.repeats, 'run')} per side, alternating; a fresh sandbox per run")
     print(f"  {machine_note()}")
     for side, label in SIDES.items():
         top = best(runs[side])

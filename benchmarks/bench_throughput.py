@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import io
 import pstats
+import re
 
 from _common import (
+    ROOT,
     SIDES,
     Measurement,
     alternating,
@@ -30,23 +31,35 @@ from _common import (
     machine_note,
     measure,
     median_rate,
+    plural,
 )
 
 TARGET = 0.85
 
 
 def profile_sdk(count: int, concurrency: int) -> None:
-    """One SDK run under cProfile (which slows Python code several times over: read the
-    shares, not the absolute times)."""
+    """One SDK run under cProfile, summarised per booking. The profiler slows Python code
+    several times over (C code much less): read the shares, not the absolute times."""
     profiler = cProfile.Profile()
     m = measure("sdk", count, concurrency, seed=999, profiler=profiler)
-    out = io.StringIO()
-    stats = pstats.Stats(profiler, stream=out)
-    stats.sort_stats("cumulative").print_stats(r"xportcn_async", 30)
-    stats.sort_stats("tottime").print_stats(25)
-    print(f"cProfile of one SDK run: {count} bookings at concurrency {concurrency}")
-    print(f"  {m.rate:,.0f} req/s under the profiler, client CPU {m.client_us:.0f} µs/req")
-    print(out.getvalue())
+    stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    total = sum(tt for _, _, tt, _, _ in stats.values())
+    rows = []
+    for (path, line, func), (_, _, tt, ct, _) in stats.items():
+        where = re.sub(r".*/(site-packages|lib/python3\.\d+)/", "", path)
+        rows.append((ct, tt, f"{func} ({where.removeprefix(str(ROOT) + '/')}:{line})"))
+    print(f"cProfile of one SDK run: {count:,} bookings at concurrency {concurrency}")
+    print(
+        f"  {m.rate:,.0f} req/s under the profiler; client CPU {m.client_us:.0f} µs/req; "
+        f"profiled time {total / count * 1e6:.0f} µs/req"
+    )
+    print("  inclusive time of the SDK's own functions, per booking:")
+    sdk_rows = [r for r in rows if "xportcn_async/" in r[2] or "cattrs generated" in r[2]]
+    for ct, _, name in sorted(sdk_rows, reverse=True)[:25]:
+        print(f"    {ct / count * 1e6:7.1f} µs {ct / total:6.1%}  {name}")
+    print("  self time, all code, per booking:")
+    for _, tt, name in sorted(((tt, tt, n) for _, tt, n in rows), reverse=True)[:20]:
+        print(f"    {tt / count * 1e6:7.1f} µs {tt / total:6.1%}  {name}")
 
 
 def main() -> None:
@@ -65,8 +78,8 @@ def main() -> None:
     n = args.bookings
     print("throughput: book_many against a raw aiohttp loop, sandbox in a separate process")
     print(
-        f"  {n:,} bookings per run; best of {args.repeats} runs per side, alternating; "
-        f"a fresh sandbox per run"
+        f"  {n:,} bookings per run; best of {plural(args.repeats, 'run')} per side, "
+        f"alternating; a fresh sandbox per run"
     )
     print(f"  {machine_note()}")
     print(
