@@ -266,7 +266,10 @@ def book_many(
             request = request.with_render_id(preview.render_id)
         if log is not None:
             log.started(item.key, request.render_id or "")
-        return await logistics.book(request, retry_ambiguous=ambiguous_ok)
+        booking: Booking = await client.request(
+            "logistics.book", request, retry_ambiguous=ambiguous_ok, prevalidated=True
+        )
+        return booking
 
     def on_outcome(outcome: BookingOutcome) -> None:
         if log is None:

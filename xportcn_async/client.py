@@ -273,12 +273,15 @@ class XportcnClient:
         *,
         timeout: Timeout | float | None = None,
         retry_ambiguous: bool | None = None,
+        prevalidated: bool = False,
     ) -> Any:
         """Run table operation ``name`` with a request model (or ``None``); return the typed
-        result. Resources are thin wrappers over this."""
+        result. Resources are thin wrappers over this. ``prevalidated``: the caller has just
+        run :func:`validate` on ``request`` (skips doing it twice)."""
         endpoint = self._endpoints[name]
         if request is not None:
-            validate(request, subject=f"{name} request")
+            if not prevalidated:
+                validate(request, subject=f"{name} request")
             body = to_wire(request)
         else:
             body = {}

@@ -168,6 +168,16 @@ def _json_type(value: Any) -> str:
     return type(value).__name__
 
 
+def _int(value: Any, _: type) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return int(value)
+
+
+def _optional(hook: Callable[[Any, type], Any], scalar: type) -> Callable[[Any, type], Any]:
+    return lambda v, _: None if v is None else hook(v, scalar)
+
+
 def _none_safe(inner: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return lambda v: None if v is None else inner(v)
 
@@ -181,6 +191,10 @@ def _make_converter() -> cattrs.Converter:
     conv.register_structure_hook(str, _structure_str)
     conv.register_structure_hook(Decimal, _structure_decimal)
     conv.register_unstructure_hook(Decimal, str)
+    # Direct hooks for the optional scalars that fill most models (cattrs' generic Optional
+    # handling costs a dispatch per field).
+    for scalar, hook in ((str, _structure_str), (Decimal, _structure_decimal), (int, _int)):
+        conv.register_structure_hook(scalar | None, _optional(hook, scalar))
 
     def structure_factory(cl: type[Any]) -> Callable[[Mapping[str, Any], type[Any]], Any]:
         fields = attrs.fields(attrs.resolve_types(cl))
@@ -209,12 +223,15 @@ def _make_converter() -> cattrs.Converter:
         if not has_extras:
             return base
 
+        expected = known | {REQUEST_ID_KEY}
+
         def structure(data: Mapping[str, Any], _: type[Any]) -> Any:
             if not isinstance(data, Mapping):
                 raise TypeError(f"expected an object, got {type(data).__name__}")
-            unknown = {k: v for k, v in data.items() if k not in known and k[:1] != "\x00"}
-            if unknown:
-                data = {**data, "\x00extras": unknown}
+            if not expected.issuperset(data):
+                unknown = {k: v for k, v in data.items() if k not in known and k[:1] != "\x00"}
+                if unknown:
+                    data = {**data, "\x00extras": unknown}
             return base(data, cl)
 
         return structure
@@ -314,17 +331,21 @@ def _collect(value: Any, path: str, errors: list[FieldError]) -> None:
             else:
                 _collect(item, f"{path}[{i}]", errors)
         return
+    # Paths are built only when needed: this runs for every request on the hot path.
     for name, check, nested, required in _validation_plan(type(value)):
         v = getattr(value, name)
-        p = f"{path}.{name}" if path else name
         if v is None:
             if required:
-                errors.append(FieldError(p, "required"))
-            continue
-        if check is not None and (message := check(v)):
-            errors.append(FieldError(p, message))
-        if nested:
-            _collect(v, p, errors)
+                errors.append(FieldError(_join(path, name), "required"))
+        else:
+            if check is not None and (message := check(v)):
+                errors.append(FieldError(_join(path, name), message))
+            if nested:
+                _collect(v, _join(path, name), errors)
+
+
+def _join(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name
 
 
 Plan = list[tuple[str, Check | None, bool, bool]]

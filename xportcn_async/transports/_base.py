@@ -60,7 +60,8 @@ class Request:
 
 @attrs.define(frozen=True)
 class Response:
-    """A complete HTTP response. Header names are lower-case."""
+    """A complete HTTP response. ``headers`` is looked up with lower-case names (a plain dict
+    with lower-case keys, or a case-insensitive mapping such as aiohttp's)."""
 
     status: int
     headers: Mapping[str, str] = attrs.field(factory=dict)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import aiohttp
 
 from ..errors import ConnectError, ConnectionDroppedError, RequestTimeoutError, TransportError
-from ._base import Request, Response, redact
+from ._base import Request, Response, Timeout, redact
 
 DEFAULT_LIMIT = 100
 
@@ -48,6 +48,7 @@ class AiohttpTransport:
         self._slot_count = _slots_for(session, limit) if session is not None else self._limit
         self._trace_configs = list(trace_configs)
         self._slots: asyncio.Semaphore | None = None
+        self._timeouts: dict[Timeout, aiohttp.ClientTimeout] = {}
         self._closed = False
 
     def _get_session(self) -> aiohttp.ClientSession:
@@ -73,9 +74,11 @@ class AiohttpTransport:
 
     async def _send(self, request: Request) -> Response:
         session = self._get_session()
-        timeout = aiohttp.ClientTimeout(
-            total=request.timeout.total, sock_connect=request.timeout.connect
-        )
+        timeout = self._timeouts.get(request.timeout)
+        if timeout is None:
+            timeout = self._timeouts[request.timeout] = aiohttp.ClientTimeout(
+                total=request.timeout.total, sock_connect=request.timeout.connect
+            )
         try:
             async with session.request(
                 request.method,
@@ -86,8 +89,7 @@ class AiohttpTransport:
                 allow_redirects=False,
             ) as resp:
                 body = await resp.read()
-                headers = {k.lower(): v for k, v in resp.headers.items()}
-                return Response(resp.status, headers, body)
+                return Response(resp.status, resp.headers, body)  # case-insensitive
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             error = _error(exc, request)
         # Raised here, outside the ``except`` block, so that it has no ``__context__``:
