@@ -376,9 +376,8 @@ async def test_resume_after_sigkill_books_the_rest_and_never_books_twice(tmp_pat
     assert by_status["booked"] == 300 - len(booked_before) - len(in_flight)
     assert code == (1 if in_flight else 0)
     assert max(per_tmall.values()) == 1  # no upstream order was ever booked twice
-    assert (
-        len(per_tmall) == 300 - sum(1 for k in in_flight if f"tmall:{k}" not in per_tmall) or True
-    )
+    booked_keys = {r["key"] for r in results if r["status"] in ("booked", "skipped")}
+    assert booked_keys <= {f"tmall:{t}" for t in per_tmall}  # every booked key has its order
 
 
 # -- review findings: no double booking through duplicates, resends or cut journals --------
