@@ -12,6 +12,8 @@ import pytest
 from xportcn_async import (
     EstimateFreightRequest,
     InMemoryTransport,
+    Response,
+    RetryPolicy,
     XportcnClient,
     from_wire,
 )
@@ -205,7 +207,7 @@ def test_latency_histogram_percentiles_are_within_one_percent() -> None:
     assert h.max == 1.0
 
 
-async def test_an_input_iterator_error_is_raised_promptly_not_after_the_whole_input() -> None:
+async def test_an_input_iterator_error_stops_reading_and_is_raised_after_in_flight_items() -> None:
     done = 0
 
     def source() -> Iterator[int]:
@@ -214,14 +216,17 @@ async def test_an_input_iterator_error_is_raised_promptly_not_after_the_whole_in
 
     async def work(n: int) -> int:
         nonlocal done
+        await asyncio.sleep(0.001)
         done += 1
         return n
 
+    yielded = []
     async with batch(work, itertools.chain(source(), range(10_000)), concurrency=2) as run:
         with pytest.raises(UnicodeDecodeError):
-            async for _ in run:
-                pass
-    assert done <= 5 + 2
+            async for outcome in run:
+                yielded.append(outcome.index)
+    assert done == 5  # nothing after the fault was read ...
+    assert sorted(yielded) == list(range(5))  # ... and what was read got its outcome
 
 
 async def test_aclose_from_another_task_wakes_the_consumer() -> None:
@@ -250,11 +255,87 @@ async def test_stop_reads_no_more_async_input() -> None:
         await asyncio.sleep(0.001)
         return n
 
+    seen: int | None = None
     async with batch(work, source(), concurrency=4, window=0) as run:
         async for _ in run:
-            run.stop()
-            seen = pulled
-    assert pulled <= seen + 4
+            if seen is None:
+                run.stop()
+                seen = pulled
+    assert seen is not None and pulled == seen  # not one more item was read after stop()
+
+
+async def test_stop_ends_the_run_while_an_async_source_waits_for_its_next_item() -> None:
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for n in range(3):
+        queue.put_nowait(n)
+
+    async def source() -> AsyncIterator[int]:
+        while True:
+            yield await queue.get()  # a live feed: waits forever once drained
+
+    async def work(n: int) -> int:
+        return n
+
+    async def consume() -> list[int]:
+        got = []
+        async with batch(work, source(), concurrency=2) as run:
+            async for outcome in run:
+                got.append(outcome.index)
+                if len(got) == 3:
+                    run.stop()
+        return got
+
+    assert sorted(await asyncio.wait_for(consume(), 5)) == [0, 1, 2]
+
+
+async def test_aclose_finishes_its_cleanup_even_when_cancelled_again() -> None:
+    closed = []
+
+    async def work(n: int) -> int:
+        try:
+            await asyncio.sleep(10)
+        finally:
+            await asyncio.sleep(0.02)  # slow to wind down
+        return n
+
+    async def source() -> AsyncIterator[int]:
+        try:
+            for n in range(100):
+                yield n
+        finally:
+            closed.append(True)
+
+    run = batch(work, source(), concurrency=4)
+    consumer = asyncio.ensure_future(run.__anext__())
+    await asyncio.sleep(0.01)
+    closing = asyncio.ensure_future(run.aclose())
+    await asyncio.sleep(0.005)
+    closing.cancel()  # a second cancellation while aclose() waits
+    with pytest.raises(asyncio.CancelledError):
+        await closing
+    others = [t for t in asyncio.all_tasks() if t not in (asyncio.current_task(), consumer)]
+    assert others == [] and closed == [True]
+    with pytest.raises(StopAsyncIteration):
+        await consumer
+
+
+async def test_an_item_cancelled_from_inside_does_not_hang_an_ordered_run() -> None:
+    async def work(n: int) -> int:
+        if n == 2:
+            raise asyncio.CancelledError  # e.g. a library cancelled an inner future
+        await asyncio.sleep(0.001)
+        return n
+
+    async def consume() -> list[int]:
+        got = []
+        async with batch(work, range(50), concurrency=4, ordered=True) as run:
+            with pytest.raises(RuntimeError, match="cancelled"):
+                async for outcome in run:
+                    got.append(outcome.index)
+        return got
+
+    got = await asyncio.wait_for(consume(), 5)
+    assert got[:2] == [0, 1] and 2 not in got
 
 
 async def test_an_unexpected_error_after_a_request_was_sent_is_unknown_not_failed() -> None:
@@ -307,3 +388,19 @@ async def test_the_rate_limit_counts_every_http_request_of_an_item(
         async with batch(two_calls, [request] * 5, rate_limit=1000) as run:
             assert [o.status async for o in run] == [Status.OK] * 5
     assert acquired == 10
+
+    # retries wait for a slot too
+    acquired = 0
+    transport = InMemoryTransport(sandbox.handle, script=[Response(503), Response(503)])
+    async with (
+        XportcnClient(
+            sandbox.credentials,
+            base_url="http://127.0.0.1/api",
+            transport=transport,
+            retry=RetryPolicy(initial_delay=0.001, max_delay=0.001),
+        ) as client,
+        batch(client.logistics.estimate_freight, [request], rate_limit=1000) as run,
+    ):
+        (outcome,) = [o async for o in run]
+    assert outcome.status is Status.OK and outcome.attempts == 3
+    assert acquired == 3

@@ -220,6 +220,17 @@ class RateLimiter:
             await self._sleep(slot - now)
 
 
+class BatchAbort(Exception):
+    """Raised by a batch function to stop the whole run because the machinery failed (for
+    example the journal cannot be written). Raise it only when nothing was sent for the
+    item: the item gets a ``failed`` outcome carrying ``error``, no new input is read,
+    in-flight items finish and are yielded, and then ``error`` is raised to the consumer."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 Verdict = tuple[Status, Any, BaseException | None]
 Precheck = Callable[[T, str], "Verdict | None"]
 
@@ -251,7 +262,7 @@ class BatchRun(Generic[T, R]):
         self._fn = fn
         self._items = items
         self._concurrency = concurrency
-        self._limiter = RateLimiter(rate_limit, burst) if rate_limit else None
+        self._limiter = RateLimiter(rate_limit, burst) if rate_limit is not None else None
         self._ordered = ordered
         self._window = concurrency if window is None else window
         if self._window < 0:
@@ -272,6 +283,7 @@ class BatchRun(Generic[T, R]):
         self._iter: Any = None
         self._async_source = isinstance(items, AsyncIterable)
         self._pull_lock = asyncio.Lock()
+        self._pull_task: asyncio.Future[T] | None = None
         self._stopping = False
         self._exhausted = False
         self._error: BaseException | None = None
@@ -284,10 +296,13 @@ class BatchRun(Generic[T, R]):
     def stop(self) -> None:
         """Take no new inputs; in-flight items finish and are still yielded."""
         self._stopping = True
+        if self._pull_task is not None:
+            self._pull_task.cancel()  # an async source waiting for its next item
 
     async def aclose(self) -> None:
         """Stop now: cancel in-flight items (their outcomes are not yielded) and wait for
-        every task to end. A consumer waiting in another task gets ``StopAsyncIteration``."""
+        every task to end, even if this call is itself cancelled meanwhile. A consumer
+        waiting in another task gets ``StopAsyncIteration``."""
         if self._closed:
             return
         self._stopping = True
@@ -295,17 +310,26 @@ class BatchRun(Generic[T, R]):
         tasks = [*self._workers, *([self._supervisor] if self._supervisor else [])]
         for task in tasks:
             task.cancel()
-        if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
-        self._queue.put_nowait(_DONE)  # wake a consumer blocked in __anext__
-        self.report.finished = self.report.finished or time.monotonic()
+        interrupted = False
         try:
-            aclose = getattr(self._iter, "aclose", None)
-            if aclose is not None:
-                await aclose()
+            while tasks:
+                try:
+                    await asyncio.gather(*tasks, return_exceptions=True)
+                    break
+                except asyncio.CancelledError:
+                    interrupted = True  # finish cleaning up first; re-raised below
         finally:
-            if self._on_close is not None:
-                self._on_close()
+            self._queue.put_nowait(_DONE)  # wake a consumer blocked in __anext__
+            self.report.finished = self.report.finished or time.monotonic()
+            try:
+                aclose = getattr(self._iter, "aclose", None)
+                if aclose is not None:
+                    await aclose()
+            finally:
+                if self._on_close is not None:
+                    self._on_close()
+        if interrupted:
+            raise asyncio.CancelledError
 
     async def __aenter__(self) -> BatchRun[T, R]:
         return self
@@ -326,7 +350,7 @@ class BatchRun(Generic[T, R]):
     async def __anext__(self) -> Outcome[T, R]:
         if self._supervisor is None and not self._closed:
             self._start()
-        if self._error is None and not (self._closed and self._queue.empty()):
+        if not (self._closed and self._queue.empty()):
             try:
                 outcome = await self._queue.get()
             except asyncio.CancelledError:
@@ -348,15 +372,17 @@ class BatchRun(Generic[T, R]):
 
     async def _supervise(self) -> None:
         await asyncio.gather(*self._workers, return_exceptions=True)
+        # After a worker died, ordered mode may hold outcomes behind the missing one.
+        for index in sorted(self._pending):
+            self._queue.put_nowait(self._pending.pop(index))
         self._queue.put_nowait(_DONE)
 
     def _fail(self, error: BaseException) -> None:
-        """A fault of the machinery itself (the input iterator, the journal): stop, and raise
-        it from the consumer's next ``__anext__``."""
+        """A fault of the machinery itself (the input iterator, the journal, a worker): read
+        no more input, let in-flight items finish and be yielded, then raise ``error``."""
         if self._error is None:
             self._error = error
-        self._stopping = True
-        self._queue.put_nowait(_DONE)
+        self.stop()
 
     async def _pull(self) -> tuple[int, T] | None:
         """The next input and its index, or None when done or stopping."""
@@ -365,7 +391,16 @@ class BatchRun(Generic[T, R]):
                 async with self._pull_lock:
                     if self._stopping or self._exhausted:
                         return None
-                    item = await anext(self._iter)
+                    self._pull_task = asyncio.ensure_future(anext(self._iter))
+                    try:
+                        item = await self._pull_task
+                    except asyncio.CancelledError:
+                        if self._closed or not self._pull_task.cancelled():
+                            raise  # this worker is being cancelled
+                        self._exhausted = True  # stop() interrupted the wait for input
+                        return None
+                    finally:
+                        self._pull_task = None
             else:
                 if self._stopping or self._exhausted:
                     return None
@@ -391,10 +426,15 @@ class BatchRun(Generic[T, R]):
                 return
             try:
                 outcome = await self._run_one(*pulled)
-            except Exception as exc:  # a precheck fault: give the slot back and stop
+            except BaseException as exc:  # a precheck fault, or a cancellation or exit
                 self._ahead.release()
-                self._fail(exc)
-                return
+                if not self._closed:
+                    self._fail(
+                        exc
+                        if not isinstance(exc, asyncio.CancelledError)
+                        else RuntimeError(f"item {pulled[0]} was cancelled from inside")
+                    )
+                raise
             try:
                 self.report.add(outcome)
                 if self._on_outcome is not None:
@@ -421,6 +461,17 @@ class BatchRun(Generic[T, R]):
         started = time.monotonic()
         try:
             result = await self._fn(item)
+        except BatchAbort as abort:
+            self._fail(abort.error)
+            return Outcome(
+                index=index,
+                key=key,
+                item=item,
+                status=Status.FAILED,
+                error=abort.error,
+                attempts=context.attempts,
+                latency=time.monotonic() - started,
+            )
         except Exception as exc:
             return Outcome(
                 index=index,

@@ -74,11 +74,15 @@ class CallContext:
 
     ``attempts`` counts the HTTP attempts sent while it is current. When ``limiter`` is set,
     every attempt (first or retry) waits for ``limiter.acquire()`` before it is signed and
-    before its timeout starts.
+    before its timeout starts. ``before_send``, when set, runs right before each attempt is
+    handed to the transport (after the rate-limit wait); if it raises, that attempt is not
+    sent and the exception leaves the call unchanged (the bulk journal writes its
+    ``started`` line there).
     """
 
     attempts: int = 0
     limiter: RateLimiterLike | None = None
+    before_send: Callable[[], None] | None = None
 
 
 call_context: ContextVar[CallContext | None] = ContextVar("xportcn_call_context", default=None)
@@ -318,10 +322,8 @@ class XportcnClient:
         ambiguous_before = False
         while True:
             attempt += 1
-            if ctx is not None:
-                ctx.attempts += 1
-                if ctx.limiter is not None:
-                    await ctx.limiter.acquire()  # before signing and before the timer starts
+            if ctx is not None and ctx.limiter is not None:
+                await ctx.limiter.acquire()  # before signing and before the timer starts
             signed = self._signer.sign(self.credentials, query_signed=endpoint.auth == "Q")
             headers = {"content-type": "application/json", "accept": "application/json"}
             headers.update(signed.headers)
@@ -332,6 +334,10 @@ class XportcnClient:
                     self._on_request,
                     RequestEvent(operation=endpoint.name, path=endpoint.path, attempt=attempt),
                 )
+            if ctx is not None:
+                if ctx.before_send is not None:
+                    ctx.before_send()
+                ctx.attempts += 1
             started = time.monotonic()
             response: Response | None = None
             error: TransportError | APIError
