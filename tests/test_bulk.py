@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 from xportcn_async import (
@@ -27,8 +28,8 @@ from xportcn_async import (
     from_wire,
 )
 from xportcn_async.batch import Status
-from xportcn_async.bulk import InvalidInput, Journal
-from xportcn_async.errors import ValidationError
+from xportcn_async.bulk import DuplicateKeyError, InvalidInput, Journal
+from xportcn_async.errors import ConfigurationError, ValidationError
 from xportcn_async.sandbox import Faults, Latency, Sandbox, serve
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -498,28 +499,40 @@ async def test_a_journal_that_cannot_be_written_stops_the_run_and_is_raised(
         writes = 0
 
         def record(self, outcome: Any) -> None:
-            FullDisk.writes += 1
-            if FullDisk.writes == 3:
+            self.writes += 1
+            if self.writes == 3:
                 raise OSError(28, "No space left on device")
             super().record(outcome)
 
-    journal = FullDisk(tmp_path / "j.jsonl")
-    sandbox = Sandbox()
-    try:
-        for ordered in (False, True):
-            FullDisk.writes = 0
+    for ordered in (False, True):  # a fresh journal and sandbox each: both passes book
+        sandbox = Sandbox()
+
+        async def interleaved(request: Request, sandbox: Sandbox = sandbox) -> Response:
+            await asyncio.sleep(0)  # let the other workers run: several items in flight
+            return await sandbox.handle(request)
+
+        journal = FullDisk(tmp_path / f"j-{ordered}.jsonl")
+        yielded: list[Any] = []
+        try:
             async with (
-                _client_for(sandbox.handle) as client,
+                _client_for(interleaved) as client,
                 client.logistics.book_many(
                     bookings(50), journal=journal, ordered=ordered, concurrency=4
                 ) as run,
             ):
                 with pytest.raises(OSError, match="No space"):
-                    async for _ in run:
-                        pass
-    finally:
-        journal.close()
-    assert sandbox.stats.bookings < 50  # it stopped, rather than booking everything blind
+                    async for outcome in run:
+                        yielded.append(outcome)
+        finally:
+            journal.close()
+        assert 3 <= sandbox.stats.bookings < 50  # it stopped, rather than booking everything blind
+        # Every booking sent was finished and yielded before the error, the ones in flight
+        # when the journal failed included: none was cancelled halfway.
+        assert len(yielded) > 3
+        assert all(o.status is Status.BOOKED for o in yielded)
+        assert {o.key for o in yielded} == {f"tmall:{t}" for t in orders_per_tmall_id(sandbox)}
+        if ordered:
+            assert [o.index for o in yielded] == list(range(len(yielded)))
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT")
@@ -560,3 +573,240 @@ async def test_ctrl_c_finishes_in_flight_bookings_and_loses_no_journal_line(
     assert "started" not in state.values()  # every booking sent has its final line
     assert Counter(state.values())["booked"] == bookings_made < len(ORDERS)
     assert "Summary" in stdout.decode()
+
+
+# -- review findings (2): one run per journal, started lines only for bookings sent ----------
+
+
+def _journal_lines(path: Path) -> list[dict[str, Any]]:
+    lines = []
+    for raw in path.read_bytes().splitlines():
+        try:
+            lines.append(json.loads(raw.decode("utf-8")))
+        except ValueError:
+            continue
+    return lines
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="no journal lock without fcntl")
+async def test_a_journal_in_use_by_another_run_cannot_be_opened(tmp_path: Path) -> None:
+    path = tmp_path / "j.jsonl"
+    first = Journal(path)
+    try:
+        with pytest.raises(ConfigurationError, match="is in use by another run"):
+            Journal(path)
+        sandbox = Sandbox()
+        async with _client_for(sandbox.handle) as client:
+            with pytest.raises(ConfigurationError, match="is in use by another run"):
+                client.logistics.book_many(bookings(3), journal=path)
+        assert sandbox.stats.bookings == 0
+    finally:
+        first.close()
+    Journal(path).close()  # closing released the lock
+
+
+def test_a_journal_cut_inside_a_utf8_character_opens_and_the_next_line_starts_afresh(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "j.jsonl"
+    good = json.dumps({"key": "tmall:1", "status": "booked", "order_id": "9"}) + "\n"
+    not_utf8 = b'{"key": "tmall:3", "status": "failed", "error": "\xff"}\n'
+    last = json.dumps(
+        {"key": "tmall:2", "status": "rejected", "error": "参数错误"}, ensure_ascii=False
+    )
+    path.write_bytes(good.encode() + not_utf8 + last.encode()[:-6])  # cut inside 误
+    journal = Journal(path)
+    try:
+        assert journal.unreadable_lines == 2
+        state = journal.previous("tmall:1")
+        assert state is not None and (state.status, state.order_id) == ("booked", "9")
+        assert journal.previous("tmall:2") is None and journal.previous("tmall:3") is None
+        journal.started("tmall:2", "FF2")
+    finally:
+        journal.close()
+    reopened = Journal(path)
+    try:
+        assert reopened.unreadable_lines == 2
+        state = reopened.previous("tmall:2")
+        assert state is not None and (state.status, state.render_id) == ("unknown", "FF2")
+    finally:
+        reopened.close()
+
+
+async def test_a_booking_waiting_for_its_rate_limit_slot_has_no_started_line(
+    tmp_path: Path,
+) -> None:
+    sandbox = Sandbox()
+    sent: set[str] = set()
+
+    async def recording(request: Request) -> Response:
+        if "orderBookingFreight" in request.url:
+            sent.add(json.loads(request.body)["renderId"])
+        return await sandbox.handle(request)
+
+    journal = tmp_path / "j.jsonl"
+    items = list(bookings(40))
+    async with (
+        _client_for(recording) as client,
+        client.logistics.book_many(items, journal=journal, concurrency=16, rate_limit=100) as run,
+    ):
+        seen = 0
+        async for _ in run:
+            seen += 1
+            if seen == 3:
+                break  # leave early: the bookings waiting for a slot are cancelled
+    last: dict[str, dict[str, Any]] = {}
+    for record in _journal_lines(journal):
+        last[record["key"]] = record
+    in_flight = {k: r["render_id"] for k, r in last.items() if r["status"] == "started"}
+    assert set(in_flight.values()) <= sent  # a started line only for a booking sent
+    assert len(sent) < len(items)
+
+    async with (
+        _client_for(sandbox.handle) as client,
+        client.logistics.book_many(items, journal=journal) as run,
+    ):
+        outcomes = [o async for o in run]
+    # only the bookings that were really sent are unknown; the rest are booked now
+    assert {o.key for o in outcomes if o.status is Status.UNKNOWN} == set(in_flight)
+    assert all(o.status is not Status.FAILED for o in outcomes)
+    assert max(orders_per_tmall_id(sandbox).values()) == 1
+
+
+async def test_a_started_line_that_cannot_be_written_stops_the_run_before_the_booking_is_sent(
+    tmp_path: Path,
+) -> None:
+    class FullDisk(Journal):
+        def started(self, key: str, render_id: str) -> None:
+            raise OSError(28, "No space left on device")
+
+    path = tmp_path / "j.jsonl"
+    items = list(bookings(3))
+    sandbox = Sandbox()
+    journal = FullDisk(path)
+    yielded: list[Any] = []
+    try:
+        async with (
+            _client_for(sandbox.handle) as client,
+            client.logistics.book_many(items, journal=journal, concurrency=1) as run,
+        ):
+            with pytest.raises(OSError, match="No space"):
+                async for outcome in run:
+                    yielded.append(outcome)
+    finally:
+        journal.close()
+    assert [o.status for o in yielded] == [Status.FAILED]  # not sent: safe to run again
+    assert isinstance(yielded[0].error, OSError)
+    assert sandbox.stats.bookings == 0
+
+    async with (
+        _client_for(sandbox.handle) as client,
+        client.logistics.book_many(items, journal=path) as run,
+    ):
+        assert {o.status async for o in run} == {Status.BOOKED}
+    assert sandbox.stats.bookings == 3
+
+
+async def test_a_failed_booking_is_previewed_afresh_on_resume(tmp_path: Path) -> None:
+    first = Sandbox()
+
+    async def bookings_unavailable(request: Request) -> Response:
+        if "orderBookingFreight" in request.url:
+            body = {"errorCode": 503, "errorMsg": "busy", "success": False}
+            return Response.json(body, status=503)
+        return await first.handle(request)
+
+    journal = tmp_path / "j.jsonl"
+    items = list(bookings(3))
+    retry = RetryPolicy(max_retries=1, initial_delay=0.001, max_delay=0.001)
+    async with (
+        _client_for(bookings_unavailable, retry=retry) as client,
+        client.logistics.book_many(items, journal=journal) as run,
+    ):
+        assert {o.status async for o in run} == {Status.FAILED}
+    second = Sandbox()  # the quotes of the first run are unknown here (or expired)
+    async with (
+        _client_for(second.handle) as client,
+        client.logistics.book_many(items, journal=journal) as run,
+    ):
+        assert {o.status async for o in run} == {Status.BOOKED}
+    assert second.stats.bookings == 3
+
+
+async def test_a_journal_object_serves_several_runs_and_always_matches_its_file(
+    tmp_path: Path,
+) -> None:
+    sandbox = Sandbox()
+    items = list(bookings(4))
+    fail_once = {items[1].key}
+
+    async def flaky(request: Request) -> Response:
+        if "orderBookingFreight" in request.url and fail_once:
+            fail_once.clear()
+            body = {"errorCode": 503, "errorMsg": "busy", "success": False}
+            return Response.json(body, status=503)
+        return await sandbox.handle(request)
+
+    path = tmp_path / "j.jsonl"
+    journal = Journal(path)
+    passes = []
+    try:
+        for _ in range(2):
+            async with (
+                _client_for(flaky, retry=RetryPolicy(max_retries=0)) as client,
+                client.logistics.book_many(
+                    items, journal=journal, concurrency=1, ordered=True
+                ) as run,
+            ):
+                passes.append([o.status async for o in run])
+        in_memory = {i.key: attrs.asdict(journal.previous(i.key)) for i in items}  # type: ignore[arg-type]
+    finally:
+        journal.close()
+    assert passes == [
+        [Status.FAILED, Status.BOOKED, Status.BOOKED, Status.BOOKED],
+        [Status.BOOKED, Status.SKIPPED, Status.SKIPPED, Status.SKIPPED],
+    ]
+    assert sandbox.stats.bookings == 4
+    reopened = Journal(path)
+    try:
+        assert {i.key: attrs.asdict(reopened.previous(i.key)) for i in items} == in_memory  # type: ignore[arg-type]
+    finally:
+        reopened.close()
+
+
+async def test_a_booking_a_run_left_in_flight_on_a_journal_object_is_unknown_to_the_next(
+    tmp_path: Path,
+) -> None:
+    one = next(bookings(1))
+    journal = Journal(tmp_path / "j.jsonl")
+    sandbox = Sandbox()
+    try:
+        journal.started(one.key, "FF-SENT")  # sent; the run ended before its outcome
+        async with (
+            _client_for(sandbox.handle) as client,
+            client.logistics.book_many([one], journal=journal) as run,
+        ):
+            outcomes = [o async for o in run]
+    finally:
+        journal.close()
+    assert [o.status for o in outcomes] == [Status.UNKNOWN]
+    assert sandbox.stats.bookings == 0
+
+
+async def test_with_a_journal_an_order_given_without_and_with_a_render_id_is_booked_once(
+    tmp_path: Path,
+) -> None:
+    a = next(bookings(1))
+    for n, order in enumerate((lambda r: [a, r], lambda r: [r, a])):
+        sandbox = Sandbox()
+        async with _client_for(sandbox.handle) as client:
+            preview = await client.logistics.preview_freight(client.logistics.preview_for(a))
+            assert preview.render_id
+            items = order(a.with_render_id(preview.render_id))
+            async with client.logistics.book_many(
+                items, journal=tmp_path / f"j{n}.jsonl", concurrency=1, ordered=True
+            ) as run:
+                outcomes = [o async for o in run]
+        assert [o.status for o in outcomes] == [Status.BOOKED, Status.REJECTED]
+        assert isinstance(outcomes[1].error, DuplicateKeyError)
+        assert sandbox.stats.bookings == 1

@@ -1,11 +1,13 @@
 """Bulk booking: ``client.logistics.book_many`` and its resumable journal.
 
-The journal is a JSONL file. Before a booking is sent, a ``started`` line is appended for its
-key, with the ``renderId`` it books; when it ends, a line with its final status (order id and
-tracking numbers, or the error code and message). Lines are flushed as they are written, so
-a process killed with SIGKILL loses at most the outcomes of in-flight items, and those still
-have their ``started`` line: a later run reports them as ``unknown`` instead of booking them
-a second time. The journal holds no secrets.
+The journal is a JSONL file. Right before a booking is handed to the transport (after its
+rate-limit wait), a ``started`` line is appended for its key, with the ``renderId`` it books;
+when it ends, a line with its final status (order id and tracking numbers, or the error code
+and message). Lines are written straight to the file, so a process killed with SIGKILL loses
+at most the outcomes of in-flight items, and those still have their ``started`` line: a later
+run reports them as ``unknown`` instead of booking them a second time. A booking that was
+never sent has no ``started`` line. One run at a time: the journal is locked while it is
+open. The journal holds no secrets.
 """
 
 from __future__ import annotations
@@ -13,15 +15,17 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import AsyncIterable, Iterable
+from collections.abc import AsyncIterable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from .batch import BatchRun, Outcome, Status, Verdict
+from .batch import BatchAbort, BatchRun, Outcome, Status, Verdict
+from .client import call_context
 from .converter import validate
 from .errors import (
+    ConfigurationError,
     FieldError,
     MalformedResponseError,
     OutcomeUnknownError,
@@ -29,6 +33,11 @@ from .errors import (
     XportcnError,
 )
 from .models import Booking, BookingRequest, InternationalLogistics, SubOrder
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory lock (see Journal)
+    fcntl = None  # type: ignore[assignment]
 
 if TYPE_CHECKING:
     from .client import XportcnClient
@@ -48,11 +57,13 @@ BookingOutcome = Outcome[BookingInput, Booking]
 
 
 class DuplicateKeyError(ValidationError):
-    """The same booking key appears twice in one input; the second is not sent."""
+    """The same booking appears twice in one input (the same key, or, for a booking with a
+    ``renderId``, the same upstream order id); the second is not sent."""
 
     def __init__(self, key: str) -> None:
         super().__init__(
-            f"booking {key}", [FieldError("key", "the same key appears earlier in this input")]
+            f"booking {key}",
+            [FieldError("key", "the same key or upstream order appears earlier in this input")],
         )
 
 
@@ -82,7 +93,7 @@ def outcome_record(outcome: BookingOutcome) -> dict[str, Any]:
 
 @attrs.define
 class KeyState:
-    """What earlier runs' journal lines say about one key."""
+    """What the journal's lines say about one key."""
 
     status: str | None = None
     """``booked``, ``unknown`` (or in flight when a run died), ``failed`` or ``rejected``."""
@@ -93,14 +104,32 @@ class KeyState:
     open_start: bool = False
 
 
+def _claim_keys(item: BookingRequest) -> tuple[str, ...]:
+    """The keys a booking takes in one run: its key, and, when that is its ``renderId``, its
+    upstream order id too (the same order given once without and once with a ``renderId``,
+    or with two, must not be booked twice)."""
+    if item.render_id is None:
+        return (item.key,)
+    return (item.key, f"tmall:{item.tmall_order_id}")
+
+
 class Journal:
     """An append-only JSONL record of booking outcomes, for resuming a bulk run.
 
     Reading it back, ``booked`` is final; a booking that was sent and never finished (or
     ended ``unknown``) stays ``unknown`` until a later line says ``booked``; otherwise the
-    last final status counts. It keeps a small state per key in memory (so its memory grows
-    with the number of keys, unlike the rest of a bulk run). ``fsync=True`` also forces each
-    line to disk (survives power loss, not just SIGKILL).
+    last final status counts. Lines that cannot be read (a line cut short by SIGKILL, bytes
+    that are not UTF-8) are skipped and counted in ``unreadable_lines``. It keeps a small
+    state per key in memory (so its memory grows with the number of keys, unlike the rest of
+    a bulk run), updated as lines are written, so that it always says what its file says.
+    ``fsync=True`` also forces each line to disk (survives power loss, not just SIGKILL).
+
+    Opening it takes an exclusive lock on the file (``flock``), held until :meth:`close`:
+    a second run on the same journal, in this process or another, gets a
+    :class:`~xportcn_async.errors.ConfigurationError` instead of booking the same orders
+    again. Where ``fcntl`` does not exist (Windows) there is no lock: do not run two bulk
+    runs on one journal at once there. One object serves one run at a time; each
+    ``book_many`` call starts a new run on it (:meth:`begin_run`).
     """
 
     def __init__(self, path: str | os.PathLike[str], *, fsync: bool = False) -> None:
@@ -109,28 +138,46 @@ class Journal:
         self._keys: dict[str, KeyState] = {}
         self._this_run: set[str] = set()
         self.unreadable_lines = 0
-        ends_cut = False
-        if self.path.exists():
-            with self.path.open(encoding="utf-8") as fh:
-                line = ""
-                for line in fh:
-                    self._load(line)
-                ends_cut = bool(line) and not line.endswith("\n")
-        for state in self._keys.values():
-            if state.open_start and state.status != "booked":
-                state.status = "unknown"  # sent, and the run died before its outcome
-        self._fh = self.path.open("a", encoding="utf-8")
-        if ends_cut:  # a line cut short by SIGKILL: start ours on a fresh line
-            self._fh.write("\n")
-
-    def _load(self, line: str) -> None:
+        # Unbuffered: each line goes to the file in whole writes, nothing waits in a buffer.
+        self._fh = self.path.open("ab", buffering=0)
         try:
-            record = json.loads(line)
-            key = str(record["key"])
-            status = record["status"]
-        except (ValueError, TypeError, KeyError):
-            self.unreadable_lines += 1
+            self._lock()
+            self._cut = self._read()  # the last line was cut short (SIGKILL, a failed write)
+        except BaseException:
+            self._fh.close()
+            raise
+        self._settle()
+
+    def _lock(self) -> None:
+        if fcntl is None:
             return
+        try:
+            fcntl.flock(self._fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ConfigurationError(f"journal {self.path} is in use by another run") from None
+
+    def _read(self) -> bool:
+        """Load every line; True when the last one has no newline."""
+        last = b""
+        with self.path.open("rb") as fh:
+            for last in fh:
+                if not last.strip():
+                    continue
+                try:
+                    record = json.loads(last.decode("utf-8"))
+                    self._apply(record)
+                except (ValueError, TypeError, KeyError):  # UnicodeDecodeError is a ValueError
+                    self.unreadable_lines += 1
+        return bool(last) and not last.endswith(b"\n")
+
+    def _apply(self, record: Mapping[str, Any]) -> None:
+        """Update the key state with one line: the same rule for lines read back and lines
+        written by this object."""
+        key = str(record["key"])
+        status = record["status"]
+        if not isinstance(status, str):
+            raise TypeError("status must be a string")
+        tracking_numbers = tuple(record.get("tracking_numbers") or ())
         state = self._keys.setdefault(key, KeyState())
         if state.status == "booked":
             return
@@ -144,21 +191,38 @@ class Journal:
         if status == "booked":
             state.status = "booked"
             state.order_id = record.get("order_id")
-            state.tracking_numbers = tuple(record.get("tracking_numbers") or ())
+            state.tracking_numbers = tracking_numbers
         elif status == "unknown" or state.status == "unknown":
             state.status = "unknown"  # a later failure does not undo a possible booking
         else:
             state.status = status
 
+    def _settle(self) -> None:
+        """A booking with a ``started`` line and no outcome was sent, and its run ended
+        before the outcome: ``unknown``."""
+        for state in self._keys.values():
+            if state.open_start:
+                state.open_start = False
+                if state.status != "booked":
+                    state.status = "unknown"
+
+    def begin_run(self) -> None:
+        """Start a new run on this journal (``book_many`` calls it): forget the keys the
+        previous run claimed, and count what it left in flight as ``unknown``."""
+        self._this_run.clear()
+        self._settle()
+
     def previous(self, key: str) -> KeyState | None:
-        """What earlier runs left for ``key``."""
+        """What the journal says about ``key`` (earlier runs, and this run's lines)."""
         return self._keys.get(key)
 
-    def claim(self, key: str) -> bool:
-        """Mark ``key`` as taken by this run; False when it already was."""
-        if key in self._this_run:
+    def claim(self, key: str, *also: str) -> bool:
+        """Mark ``key`` (and ``also``) as taken by this run; False, taking none, when one of
+        them already was."""
+        keys = (key, *also)
+        if any(k in self._this_run for k in keys):
             return False
-        self._this_run.add(key)
+        self._this_run.update(keys)
         return True
 
     def started(self, key: str, render_id: str) -> None:
@@ -172,12 +236,23 @@ class Journal:
         self._write({**outcome_record(outcome), "ts": round(time.time(), 3)})
 
     def _write(self, record: dict[str, Any]) -> None:
-        self._fh.write(json.dumps(record, ensure_ascii=False) + "\n")
-        self._fh.flush()
+        data = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
+        if self._cut:  # after a line cut short: start on a fresh one
+            data = b"\n" + data
+        self._cut = True  # until the whole line is down
+        view = memoryview(data)
+        while view:
+            written = self._fh.write(view)
+            if not written:
+                raise OSError(f"journal {self.path}: the write made no progress")
+            view = view[written:]
+        self._cut = False
+        self._apply(record)
         if self._fsync:
             os.fsync(self._fh.fileno())
 
     def close(self) -> None:
+        """Close the file and release its lock. Safe to call more than once."""
         self._fh.close()
 
 
@@ -213,19 +288,24 @@ def book_many(
     """See :meth:`xportcn_async.resources.LogisticsResource.book_many`."""
     logistics = client.logistics
     log = Journal(journal) if isinstance(journal, (str, os.PathLike)) else journal
+    if log is not None:
+        log.begin_run()
     ambiguous_ok = client._options.retry_ambiguous if retry_ambiguous is None else retry_ambiguous
     resend = ambiguous_ok if resend_unknown is None else resend_unknown
-    in_flight: set[str] = set()  # without a journal: keys being booked right now
+    # Without a journal: the keys being booked right now. A repeat is caught only while the
+    # first copy is in flight, so that memory stays bounded.
+    in_flight: set[str] = set()
 
     def precheck(item: BookingInput, key: str) -> Verdict | None:
         if isinstance(item, InvalidInput):
             return Status.REJECTED, None, item.error
+        keys = _claim_keys(item)
         if log is None:
-            if key in in_flight:
+            if any(k in in_flight for k in keys):
                 return Status.REJECTED, None, DuplicateKeyError(key)
-            in_flight.add(key)
+            in_flight.update(keys)
             return None
-        if not log.claim(key):
+        if not log.claim(*keys):
             return Status.REJECTED, None, DuplicateKeyError(key)
         previous = log.previous(key)
         if previous is None or previous.status in (None, "failed", "rejected"):
@@ -247,8 +327,14 @@ def book_many(
         validate(item, subject=f"booking {item.key}")
         request = item
         previous = log.previous(item.key) if log is not None else None
-        if request.render_id is None and previous is not None and previous.render_id:
-            # resending an unknown booking: the same renderId, never a new preview
+        if (
+            request.render_id is None
+            and previous is not None
+            and previous.status == "unknown"
+            and previous.render_id
+        ):
+            # resending an unknown booking: the same renderId, never a new preview (a booking
+            # that failed or was rejected is previewed afresh: its quote may be stale)
             request = request.with_render_id(previous.render_id)
         if request.render_id is None:
             if not preview_missing:
@@ -264,17 +350,54 @@ def book_many(
                     operation="logistics.preview_freight",
                 )
             request = request.with_render_id(preview.render_id)
-        if log is not None:
-            log.started(item.key, request.render_id or "")
-        booking: Booking = await client.request(
-            "logistics.book", request, retry_ambiguous=ambiguous_ok, prevalidated=True
-        )
+        if log is None:
+            booking: Booking = await client.request(
+                "logistics.book", request, retry_ambiguous=ambiguous_ok, prevalidated=True
+            )
+            return booking
+        return await _book_journalled(log, item.key, request)
+
+    async def _book_journalled(log: Journal, key: str, request: BookingRequest) -> Booking:
+        """Book, writing the ``started`` line right before the booking is handed to the
+        transport (after any rate-limit wait), once, on its first attempt."""
+        render_id = request.render_id or ""
+        context = call_context.get()
+        start_error: list[BaseException] = []
+
+        def write_started() -> None:
+            if context is not None:
+                context.before_send = None  # once per item: retries need no second line
+            try:
+                log.started(key, render_id)
+            except Exception as exc:
+                start_error.append(exc)
+                raise
+
+        try:
+            if context is None:  # not inside a batch: no hook to run it from
+                write_started()
+            else:
+                context.before_send = write_started
+            booking: Booking = await client.request(
+                "logistics.book", request, retry_ambiguous=ambiguous_ok, prevalidated=True
+            )
+        except Exception as exc:
+            if start_error and exc is start_error[0]:
+                # The journal cannot be written and the booking was not sent: stop the run.
+                raise BatchAbort(exc) from exc
+            raise
+        finally:
+            if context is not None:
+                context.before_send = None
         return booking
 
     def on_outcome(outcome: BookingOutcome) -> None:
         if log is None:
-            if not isinstance(outcome.error, DuplicateKeyError):
-                in_flight.discard(outcome.key)
+            item = outcome.item
+            if isinstance(item, BookingRequest) and not isinstance(
+                outcome.error, DuplicateKeyError
+            ):
+                in_flight.difference_update(_claim_keys(item))
         else:
             log.record(outcome)
 

@@ -11,10 +11,11 @@ import argparse
 import asyncio
 import contextlib
 import json
+import math
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Generator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -28,12 +29,18 @@ from .models import BookingRequest
 from .transports import Timeout
 
 
-def read_bookings(path: Path, line_numbers: dict[int, int]) -> Iterator[BookingInput]:
-    """Yield one booking per non-blank line, lazily. A line that is not valid JSON or not a
-    valid booking becomes an :class:`InvalidInput` naming its line number.
+def count_bookings(path: Path) -> int:
+    """The number of non-blank lines (the inputs :func:`read_bookings` yields)."""
+    with path.open("rb") as fh:
+        return sum(1 for line in fh if line.strip())
+
+
+def read_bookings(path: Path, line_numbers: dict[int, int]) -> Generator[BookingInput, None, None]:
+    """Yield one booking per non-blank line, lazily. A line that is not UTF-8, not valid JSON
+    or not a valid booking becomes an :class:`InvalidInput` naming its line number.
     ``line_numbers`` receives ``input index -> line number``."""
     index = 0
-    with path.open(encoding="utf-8") as fh:
+    with path.open("rb") as fh:
         for line_no, line in enumerate(fh, start=1):
             if not line.strip():
                 continue
@@ -42,8 +49,14 @@ def read_bookings(path: Path, line_numbers: dict[int, int]) -> Iterator[BookingI
             yield parse_booking_line(line, line_no)
 
 
-def parse_booking_line(line: str, line_no: int) -> BookingInput:
+def parse_booking_line(line: str | bytes, line_no: int) -> BookingInput:
     where = f"line {line_no}"
+    if isinstance(line, bytes):
+        try:
+            line = line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            error = ValidationError(where, [FieldError("", f"not UTF-8: {exc}")])
+            return InvalidInput(where, error)
     try:
         data = json.loads(line)
     except ValueError as exc:
@@ -112,12 +125,22 @@ def print_summary(report: BatchReport, stream: TextIO, results: Path) -> None:
     stream.flush()
 
 
+def _check_options(args: argparse.Namespace) -> None:
+    if args.concurrency < 1:
+        raise ConfigurationError("--concurrency must be at least 1")
+    if args.rate is not None and not (math.isfinite(args.rate) and args.rate > 0):
+        raise ConfigurationError("--rate must be a positive number (bookings per second)")
+    if args.burst < 1:
+        raise ConfigurationError("--burst must be at least 1")
+    if not (math.isfinite(args.timeout) and args.timeout > 0):
+        raise ConfigurationError("--timeout must be a positive number of seconds")
+
+
 def _book(args: argparse.Namespace) -> int:
+    _check_options(args)
     path = Path(args.file)
     if not path.is_file():
         raise ConfigurationError(f"{path}: no such file")
-    if args.concurrency < 1:
-        raise ConfigurationError("--concurrency must be at least 1")
     if args.journal and Path(args.journal).exists() and not args.resume:
         raise ConfigurationError(
             f"journal {args.journal} exists: pass --resume to continue it, or choose a new path"
@@ -125,9 +148,10 @@ def _book(args: argparse.Namespace) -> int:
     if args.resume and not args.journal:
         raise ConfigurationError("--resume needs --journal")
     args.credentials = None if args.sandbox else Credentials.from_env()
-    with path.open(encoding="utf-8") as fh:
-        total = sum(1 for line in fh if line.strip())
+    total = count_bookings(path)
     out = Path(args.out) if args.out else path.with_suffix(".results.jsonl")
+    # Opened (and locked) before the results file: a journal in use by another run stops
+    # this one before it writes anything.
     journal = Journal(args.journal) if args.journal else None
     try:
         with out.open("w", encoding="utf-8") as results:
@@ -169,8 +193,9 @@ async def _run(
     out: Path,
 ) -> int:
     line_numbers: dict[int, int] = {}
+    source = read_bookings(path, line_numbers)
     run = client.logistics.book_many(
-        read_bookings(path, line_numbers),
+        source,
         concurrency=args.concurrency,
         rate_limit=args.rate,
         burst=args.burst,
@@ -195,6 +220,7 @@ async def _run(
     with contextlib.suppress(NotImplementedError, RuntimeError):
         loop.add_signal_handler(signal.SIGINT, on_interrupt)
     aborted = False
+    failure: Exception | None = None
     try:
         async with run:
             async for outcome in run:
@@ -203,12 +229,21 @@ async def _run(
                 progress.update()
     except asyncio.CancelledError:
         aborted = True
+    except Exception as exc:  # a machinery fault: the input cannot be read, the journal
+        failure = exc  # or the results cannot be written. In-flight bookings were finished.
     finally:
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.remove_signal_handler(signal.SIGINT)
+        source.close()  # the input file, when the run stopped before its end
+    try:
         results.flush()
+    except OSError as exc:
+        failure = failure or exc
     progress.update(final=True)
     print_summary(run.report, sys.stdout, out)
+    if failure is not None:
+        sys.stderr.write(f"xportcn: {failure}\n")
+        return 1
     if aborted or interrupts:
         sys.stderr.write("interrupted: run again with the same --journal and --resume to finish\n")
         return 130
@@ -297,6 +332,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigurationError as exc:
         sys.stderr.write(f"xportcn: {exc}\n")
         return 2
+    except OSError as exc:  # e.g. the results file or the journal cannot be opened
+        sys.stderr.write(f"xportcn: {exc}\n")
+        return 1
     except KeyboardInterrupt:
         return 130
 
