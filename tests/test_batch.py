@@ -404,3 +404,21 @@ async def test_the_rate_limit_counts_every_http_request_of_an_item(
         (outcome,) = [o async for o in run]
     assert outcome.status is Status.OK and outcome.attempts == 3
     assert acquired == 3
+
+
+async def test_leaving_early_runs_the_cleanup_of_a_generator_given_as_input() -> None:
+    cleaned = []
+
+    def source() -> Iterator[int]:
+        try:
+            yield from range(1000)
+        finally:
+            cleaned.append(True)  # e.g. closing the input file
+
+    async def work(n: int) -> int:
+        return n
+
+    async with batch(work, source(), concurrency=2) as run:
+        async for _ in run:
+            break
+    assert cleaned == [True]

@@ -28,6 +28,7 @@ import asyncio
 import enum
 import math
 import time
+import types
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
 from types import TracebackType
 from typing import Any, Generic, TypeVar
@@ -321,10 +322,12 @@ class BatchRun(Generic[T, R]):
         finally:
             self._queue.put_nowait(_DONE)  # wake a consumer blocked in __anext__
             self.report.finished = self.report.finished or time.monotonic()
-            try:
+            try:  # a generator given as input: run its cleanup (close its file, ...)
                 aclose = getattr(self._iter, "aclose", None)
                 if aclose is not None:
                     await aclose()
+                elif isinstance(self._iter, types.GeneratorType):
+                    self._iter.close()
             finally:
                 if self._on_close is not None:
                     self._on_close()

@@ -193,9 +193,8 @@ async def _run(
     out: Path,
 ) -> int:
     line_numbers: dict[int, int] = {}
-    source = read_bookings(path, line_numbers)
     run = client.logistics.book_many(
-        source,
+        read_bookings(path, line_numbers),
         concurrency=args.concurrency,
         rate_limit=args.rate,
         burst=args.burst,
@@ -234,7 +233,6 @@ async def _run(
     finally:
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.remove_signal_handler(signal.SIGINT)
-        source.close()  # the input file, when the run stopped before its end
     try:
         results.flush()
     except OSError as exc:

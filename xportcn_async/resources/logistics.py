@@ -100,8 +100,9 @@ class LogisticsResource(Resource):
           what is ``unknown`` (or was in flight when the process died), unless
           ``resend_unknown`` (default: ``retry_ambiguous``), which resends it with the same
           ``renderId``, never a new preview.
-        - A key that appears twice in one input is rejected the second time: always while
-          the first is in flight, and with a journal also afterwards.
+        - A booking that appears twice in one input is rejected the second time (its key is
+          the ``renderId`` or ``tmall:<order id>``; a booking with a ``renderId`` takes both):
+          while the first copy is in flight, and with a journal for the whole run.
         - ``retry_ambiguous`` (default: the client's): retry bookings whose outcome is
           unknown. Only for accounts that deduplicate bookings by ``renderId``.
 
