@@ -59,6 +59,15 @@ def bookings(count: int) -> Iterator[BookingRequest]:
         yield from_wire(wire, BookingRequest)
 
 
+def _client_for(handler: Any, **kwargs: Any) -> XportcnClient:
+    return XportcnClient(
+        Sandbox().credentials,
+        base_url="http://127.0.0.1/api",
+        transport=InMemoryTransport(handler),
+        **kwargs,
+    )
+
+
 def orders_per_tmall_id(sandbox: Sandbox) -> Counter[str]:
     return Counter(order.tmall_order_id for order in sandbox.state.orders.values())
 
@@ -132,11 +141,8 @@ async def test_bad_items_are_rejected_locally_and_the_others_still_go() -> None:
     )
     items[4] = InvalidInput("line 5", ValidationError("line 5", []))
     sandbox = Sandbox()
-    transport = InMemoryTransport(sandbox.handle)
     async with (
-        XportcnClient(
-            sandbox.credentials, base_url="http://127.0.0.1/api", transport=transport
-        ) as client,
+        _client_for(sandbox.handle) as client,
         client.logistics.book_many(items, concurrency=3, ordered=True) as run,
     ):
         outcomes = [o async for o in run]
@@ -210,11 +216,7 @@ async def test_journal_skips_booked_retries_failed_and_reports_unknown_without_r
     )
     sandbox = Sandbox()
     async with (
-        XportcnClient(
-            sandbox.credentials,
-            base_url="http://127.0.0.1/api",
-            transport=InMemoryTransport(sandbox.handle),
-        ) as client,
+        _client_for(sandbox.handle) as client,
         client.logistics.book_many(items, journal=journal, ordered=True) as run,
     ):
         outcomes = [o async for o in run]
@@ -240,11 +242,7 @@ async def test_journal_skips_booked_retries_failed_and_reports_unknown_without_r
 
     # opting in cannot resend them safely: the journal has no renderId for them
     async with (
-        XportcnClient(
-            sandbox.credentials,
-            base_url="http://127.0.0.1/api",
-            transport=InMemoryTransport(sandbox.handle),
-        ) as client,
+        _client_for(sandbox.handle) as client,
         client.logistics.book_many(
             items, journal=journal, resend_unknown=True, ordered=True
         ) as run,
@@ -268,11 +266,7 @@ async def test_journal_rejects_a_key_repeated_in_one_input_and_holds_no_secrets(
     one = next(bookings(1))
     sandbox = Sandbox()
     async with (
-        XportcnClient(
-            sandbox.credentials,
-            base_url="http://127.0.0.1/api",
-            transport=InMemoryTransport(sandbox.handle),
-        ) as client,
+        _client_for(sandbox.handle) as client,
         client.logistics.book_many([one, one], journal=journal, ordered=True, concurrency=1) as run,
     ):
         statuses = [o.status async for o in run]
@@ -382,15 +376,6 @@ async def test_resume_after_sigkill_books_the_rest_and_never_books_twice(tmp_pat
 
 
 # -- review findings: no double booking through duplicates, resends or cut journals --------
-
-
-def _client_for(handler: Any, **kwargs: Any) -> XportcnClient:
-    return XportcnClient(
-        Sandbox().credentials,
-        base_url="http://127.0.0.1/api",
-        transport=InMemoryTransport(handler),
-        **kwargs,
-    )
 
 
 async def test_a_key_repeated_in_the_input_is_booked_once_even_across_a_resume(
