@@ -155,14 +155,14 @@ def _book(args: argparse.Namespace) -> int:
     journal = Journal(args.journal) if args.journal else None
     try:
         with out.open("w", encoding="utf-8") as results:
-            code = asyncio.run(_book_async(args, path, total, results, journal, out))
+            code = asyncio.run(_run(args, path, total, results, journal, out))
     finally:
         if journal is not None:
             journal.close()
     return code
 
 
-async def _book_async(
+async def _run(
     args: argparse.Namespace,
     path: Path,
     total: int,
@@ -180,74 +180,66 @@ async def _book_async(
             connection_limit=args.concurrency,
         ) as client,
     ):
-        return await _run(args, client, path, total, results, journal, out)
+        line_numbers: dict[int, int] = {}
+        run = client.logistics.book_many(
+            read_bookings(path, line_numbers),
+            concurrency=args.concurrency,
+            rate_limit=args.rate,
+            burst=args.burst,
+            ordered=args.ordered,
+            journal=journal,
+            resend_unknown=args.resend_unknown or None,
+        )
+        progress = Progress(run.report, total, sys.stderr)
+        loop = asyncio.get_running_loop()
+        main_task = asyncio.current_task()
+        interrupts = 0
 
+        def on_interrupt() -> None:
+            nonlocal interrupts
+            interrupts += 1
+            if interrupts == 1:
+                sys.stderr.write(
+                    "\nstopping: finishing in-flight bookings (Ctrl-C again to abort)\n"
+                )
+                run.stop()
+            elif main_task is not None:
+                main_task.cancel()
 
-async def _run(
-    args: argparse.Namespace,
-    client: XportcnClient,
-    path: Path,
-    total: int,
-    results: TextIO,
-    journal: Journal | None,
-    out: Path,
-) -> int:
-    line_numbers: dict[int, int] = {}
-    run = client.logistics.book_many(
-        read_bookings(path, line_numbers),
-        concurrency=args.concurrency,
-        rate_limit=args.rate,
-        burst=args.burst,
-        ordered=args.ordered,
-        journal=journal,
-        resend_unknown=args.resend_unknown or None,
-    )
-    progress = Progress(run.report, total, sys.stderr)
-    loop = asyncio.get_running_loop()
-    main_task = asyncio.current_task()
-    interrupts = 0
-
-    def on_interrupt() -> None:
-        nonlocal interrupts
-        interrupts += 1
-        if interrupts == 1:
-            sys.stderr.write("\nstopping: finishing in-flight bookings (Ctrl-C again to abort)\n")
-            run.stop()
-        elif main_task is not None:
-            main_task.cancel()
-
-    with contextlib.suppress(NotImplementedError, RuntimeError):
-        loop.add_signal_handler(signal.SIGINT, on_interrupt)
-    aborted = False
-    failure: Exception | None = None
-    try:
-        async with run:
-            async for outcome in run:
-                line = _result_line(outcome, line_numbers)
-                results.write(json.dumps(line, ensure_ascii=False) + "\n")
-                progress.update()
-    except asyncio.CancelledError:
-        aborted = True
-    except Exception as exc:  # a machinery fault: the input cannot be read, the journal
-        failure = exc  # or the results cannot be written. In-flight bookings were finished.
-    finally:
         with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.remove_signal_handler(signal.SIGINT)
-    try:
-        results.flush()
-    except OSError as exc:
-        failure = failure or exc
-    progress.update(final=True)
-    print_summary(run.report, sys.stdout, out)
-    if failure is not None:
-        sys.stderr.write(f"xportcn: {failure}\n")
-        return 1
-    if aborted or interrupts:
-        sys.stderr.write("interrupted: run again with the same --journal and --resume to finish\n")
-        return 130
-    report = run.report
-    done = report.count(Status.BOOKED) + report.count(Status.SKIPPED)
-    return 0 if done == report.total == total else 1
+            loop.add_signal_handler(signal.SIGINT, on_interrupt)
+        aborted = False
+        failure: Exception | None = None
+        try:
+            async with run:
+                async for outcome in run:
+                    line = _result_line(outcome, line_numbers)
+                    results.write(json.dumps(line, ensure_ascii=False) + "\n")
+                    progress.update()
+        except asyncio.CancelledError:
+            aborted = True
+        except Exception as exc:  # a machinery fault: the input cannot be read, the journal
+            failure = exc  # or the results cannot be written. In-flight bookings were finished.
+        finally:
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(signal.SIGINT)
+        try:
+            results.flush()
+        except OSError as exc:
+            failure = failure or exc
+        progress.update(final=True)
+        print_summary(run.report, sys.stdout, out)
+        if failure is not None:
+            sys.stderr.write(f"xportcn: {failure}\n")
+            return 1
+        if aborted or interrupts:
+            sys.stderr.write(
+                "interrupted: run again with the same --journal and --resume to finish\n"
+            )
+            return 130
+        report = run.report
+        done = report.count(Status.BOOKED) + report.count(Status.SKIPPED)
+        return 0 if done == report.total == total else 1
 
 
 def _result_line(outcome: BookingOutcome, line_numbers: dict[int, int]) -> dict[str, Any]:
