@@ -17,6 +17,7 @@ import pytest
 from xportcn_async import (
     DEFAULT_BASE_URL,
     Address,
+    APIError,
     AddressList,
     BadRequestError,
     Booking,
@@ -30,6 +31,7 @@ from xportcn_async import (
     EstimateFreightRequest,
     FreightEstimate,
     InMemoryTransport,
+    MalformedResponseError,
     NotFoundError,
     OutcomeUnknownError,
     PackageForecastRequest,
@@ -308,6 +310,58 @@ async def test_a_booking_whose_data_cannot_be_read_is_outcome_unknown(
         with pytest.raises(OutcomeUnknownError):
             await client.logistics.book(booking_request)
     assert len(transport.calls) == 1
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 100_000,
+        b'{"errorCode": 200, "success": true, "data": {"orderId": 1e999}}',
+        b'{"errorCode": 200, "success": true, "data": {"orderId": 21.5}}',
+        b'{"errorCode": 200, "success": true, "data": {"orderId": [1, 2]}}',
+        b'{"errorCode": [200], "success": true, "data": {"orderId": "21"}}',
+        b'{"errorCode": Infinity, "success": true, "data": {"orderId": "21"}}',
+    ],
+    ids=["deep", "order-id-1e999", "order-id-fraction", "order-id-list", "code-list", "code-inf"],
+)
+async def test_an_unreadable_2xx_booking_reply_is_outcome_unknown(
+    make_client: Callable[..., XportcnClient], booking_request: BookingRequest, body: bytes
+) -> None:
+    # Once RecursionError, OverflowError, TypeError, or a booking with the order id "inf".
+    transport = InMemoryTransport(script=[Response(200, {}, body)])
+    async with make_client(transport) as client:
+        with pytest.raises(OutcomeUnknownError) as info:
+            await client.logistics.book(booking_request)
+    assert isinstance(info.value.cause, MalformedResponseError)
+    assert len(transport.calls) == 1
+
+
+@pytest.mark.parametrize("status", [400, 500, 502])
+async def test_a_deeply_nested_error_reply_is_an_api_error(
+    make_client: Callable[..., XportcnClient], booking_request: BookingRequest, status: int
+) -> None:
+    transport = InMemoryTransport(script=[Response(status, {}, b"[" * 100_000)])
+    async with make_client(transport) as client:
+        with pytest.raises((APIError, OutcomeUnknownError)) as info:
+            await client.logistics.book(booking_request)
+    error = info.value
+    cause = error.cause if isinstance(error, OutcomeUnknownError) else error
+    assert isinstance(cause, APIError) and cause.http_status == status
+
+
+async def test_a_read_with_an_unreadable_reply_is_a_malformed_response(
+    make_client: Callable[..., XportcnClient],
+) -> None:
+    deep = Response(200, {}, b"[" * 100_000)
+    listed_id = Response(200, {}, b'{"requestId": [1, 2], "code": 200, "data": []}')
+    transport = InMemoryTransport(script=[deep] * 4 + [listed_id] * 4)
+    async with make_client(transport) as client:
+        with pytest.raises(MalformedResponseError):
+            await client.addresses.list()  # retried: a read may be repeated
+        assert len(transport.calls) == 4
+        with pytest.raises(MalformedResponseError) as info:
+            await client.addresses.list()
+    assert info.value.request_id != "[1, 2]"
 
 
 async def test_retry_ambiguous_per_call_retries_a_dropped_booking(

@@ -320,6 +320,118 @@ def test_never_a_key_error_or_json_error(body: bytes, status: int) -> None:
         decode(raw(status, body))
 
 
+# -- hostile values inside an envelope -----------------------------------------------------
+
+DEEP = b"[" * 100_000
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"code": [200], "msg": "ok", "data": {}}',
+        b'{"code": {"a": 1}, "msg": "ok", "data": {}}',
+        b'{"code": true, "data": {}}',
+        b'{"code": 200.5, "data": {}}',
+        b'{"errorCode": [200], "success": true, "data": {}}',
+        b'{"errorCode": {"x": 200}, "success": true}',
+        b'{"errorCode": Infinity, "success": false}',
+        b'{"errorCode": -Infinity, "success": false}',
+        b'{"errorCode": NaN, "success": false}',
+        b'{"errorCode": 1e400, "success": false}',
+        b'{"code": 1e400, "data": {}}',
+        b'{"code": -1e400}',
+        DEEP,
+        b"{" + b'"a":{' * 5_000,
+        b'{"code": 200, "data": ' + b"[" * 3_000 + b"]" * 3_000 + b"}",
+    ],
+    ids=[
+        "code-list",
+        "code-object",
+        "code-bool",
+        "code-fraction",
+        "errorCode-list",
+        "errorCode-object",
+        "errorCode-Infinity",
+        "errorCode--Infinity",
+        "errorCode-NaN",
+        "errorCode-1e400",
+        "code-1e400",
+        "code--1e400",
+        "deep-open",
+        "deep-objects-open",
+        "deep-but-closed",
+    ],
+)
+@pytest.mark.parametrize("status", [200, 201, 400, 404, 429, 500, 503])
+@pytest.mark.parametrize("style", [None, "K", "L"])
+def test_hostile_codes_and_nesting_are_api_errors(body: bytes, status: int, style: Any) -> None:
+    # Once TypeError (unhashable code), OverflowError (int(inf)) or RecursionError.
+    with pytest.raises(APIError) as info:
+        decode(raw(status, body), style=style)
+    err = info.value
+    assert err.http_status == status
+    if 200 <= status < 300:
+        assert isinstance(err, MalformedResponseError)
+    else:
+        assert not isinstance(err, MalformedResponseError)
+        assert type(err) is type(decode_error(raw(status, b"")))  # the status decides
+
+
+def test_nesting_up_to_the_limit_is_decoded() -> None:
+    from xportcn_async.envelope import MAX_JSON_DEPTH
+
+    inner = MAX_JSON_DEPTH - 2  # the envelope object and its data object take two levels
+    body = b'{"code": 200, "data": {"x": ' + b"[" * inner + b"]" * inner + b"}}"
+    env = decode(raw(200, body))
+    value, depth = env.data["x"], 1
+    while value:
+        value, depth = value[0], depth + 1
+    assert depth == inner
+    with pytest.raises(MalformedResponseError):
+        decode(raw(200, body.replace(b"[", b"[[", 1).replace(b"]", b"]]", 1)))
+
+
+@pytest.mark.parametrize(
+    "request_id",
+    ["1e999", "[1, 2]", "true", "12.5", '{"id": 1}', "-1e400"],
+)
+def test_a_request_id_that_is_not_a_string_or_an_integer_is_malformed(request_id: str) -> None:
+    body = f'{{"requestId": {request_id}, "code": 200, "msg": "ok", "data": {{}}}}'
+    with pytest.raises(MalformedResponseError) as info:
+        decode(raw(200, body))
+    assert info.value.request_id not in ("inf", "[1, 2]", "True", "12.5")
+    # On an error status the status decides, and the bad id is not shown as the id.
+    err = decode_error(raw(400, body, {"x-request-id": "hdr-1"}))
+    assert isinstance(err, BadRequestError)
+    assert err.request_id == "hdr-1"
+
+
+@pytest.mark.parametrize(("request_id", "expected"), [('"r-1"', "r-1"), ("123", "123")])
+def test_string_and_integer_request_ids_are_kept(request_id: str, expected: str) -> None:
+    body = f'{{"requestId": {request_id}, "code": 200, "data": {{}}}}'
+    assert decode(raw(200, body)).request_id == expected
+
+
+@pytest.mark.parametrize("code", ['" 200"', '"2_00"', '"²00"', '"200 "'])
+def test_a_style_l_code_must_be_plain_digits_to_mean_success(code: str) -> None:
+    body = f'{{"errorCode": {code}, "success": true, "data": {{}}}}'
+    with pytest.raises(APIError):
+        decode(raw(200, body), style="L")
+
+
+def test_an_integral_float_code_is_read_as_an_integer() -> None:
+    assert decode(raw(200, b'{"code": 200.0, "data": 1}')).code == 200
+    err = decode_error(raw(200, b'{"code": 404.0, "msg": "gone"}'))
+    assert isinstance(err, NotFoundError) and err.code == 404
+
+
+def test_a_message_that_is_not_text_is_left_to_the_excerpt() -> None:
+    err = decode_error(raw(400, b'{"code": 400, "msg": ["a", {"b": 1}]}'))
+    assert isinstance(err, BadRequestError)
+    assert err.message == "API error code 400"
+    assert '"b": 1' in err.body_excerpt
+
+
 # -- Retry-After -------------------------------------------------------------------------
 
 

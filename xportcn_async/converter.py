@@ -145,13 +145,14 @@ def _structure_decimal(value: Any, _: type) -> Decimal:
 
 def _structure_str(value: Any, cl: type) -> str:
     # cattrs' default is ``str(value)``, which turns ``null`` into "None" and an object into
-    # its repr. Numbers are accepted (ids are sometimes sent as JSON numbers); nothing else.
+    # its repr. Integers are accepted (ids are sometimes sent as JSON numbers); nothing else:
+    # not a fraction or an overflowing number (``1e999`` would become the id "inf").
     if cl is not str:  # a str subclass such as a str enum (OrderStatus): the class decides
         converted: str = cl(value)
         return converted
     if isinstance(value, str):
         return value
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
+    if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     raise WireValueError(f"expected a string, got {_json_type(value)}")
 
@@ -165,6 +166,8 @@ def _json_type(value: Any) -> str:
         return "an object"
     if isinstance(value, (list, tuple)):
         return "a list"
+    if isinstance(value, float):
+        return f"the number {value!r}"
     return type(value).__name__
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import email.utils
 import json
+import math
+import re
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -18,6 +20,11 @@ if TYPE_CHECKING:
     from .endpoints import EnvelopeStyle
 
 MAX_RETRY_AFTER_HEADER = 24 * 3600.0
+
+#: How deeply a response body's arrays and objects may nest. This API's replies nest about six
+#: levels; anything far deeper is hostile or broken, and left unchecked it would raise
+#: ``RecursionError`` in the JSON parser or in any later code that walks the value.
+MAX_JSON_DEPTH = 64
 
 
 @attrs.define(frozen=True)
@@ -51,32 +58,37 @@ def decode(
     that answers in the other style). Without ``style`` the keys decide, style L first.
     """
     status = response.status
-    try:
-        doc = json.loads(response.body)
-    except (UnicodeDecodeError, ValueError):
-        doc = _NOT_JSON
-    if doc is _NOT_JSON and 200 <= status < 300:  # raised outside the except: no __context__
+    doc = _parse(response.body)
+    if doc is _NOT_JSON and 200 <= status < 300:
         _raise(MalformedResponseError, "response body is not JSON", response, operation)
     if isinstance(doc, dict):
-        request_id = _request_id(doc, response.headers)
+        request_id, id_ok = _request_id(doc, response.headers)
         found = _style_of(doc, style)
+        code: int | str | None = None
+        message: str | None = None
+        code_ok = ok = False
         if found == "L":
-            code = doc.get("errorCode")
-            message = doc.get("errorMsg")
+            code, code_ok = _code(doc.get("errorCode"))
+            message = _message(doc.get("errorMsg"))
             ok = doc.get("success") is True and (
                 code is None or _as_int(code) == inferred.L_SUCCESS_CODE
             )
         elif found == "K":
-            code = doc.get("code")
-            message = doc.get("msg") if "msg" in doc else doc.get("message")
+            code, code_ok = _code(doc.get("code"))
+            message = _message(doc.get("msg") if "msg" in doc else doc.get("message"))
             ok = code in inferred.K_SUCCESS_CODES
-        else:
+        if not (code_ok and id_ok):
+            # Not an envelope, or one whose code or requestId is not a string or an integer
+            # (a list, an object, a boolean, a fraction, an overflowing number).
             if 200 <= status < 300:
                 _raise(
                     MalformedResponseError,
-                    "response JSON is not an API envelope",
+                    "response JSON is not an API envelope"
+                    if found is None
+                    else "response envelope has a code or requestId that is not a string or an integer",
                     response,
                     operation,
+                    request_id=request_id,
                 )
             _raise_for_status(response, operation, request_id=request_id)
         if ok and 200 <= status < 300:
@@ -84,8 +96,46 @@ def decode(
         _raise_api(response, operation, code, message, request_id)
     if 200 <= status < 300:
         _raise(MalformedResponseError, "response JSON is not an API envelope", response, operation)
-    _raise_for_status(response, operation, request_id=response.headers.get("x-request-id"))
+    _raise_for_status(response, operation, request_id=_header_request_id(response.headers))
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _parse(body: bytes) -> Any:
+    """The body's JSON value, or ``_NOT_JSON``: not UTF-8 JSON, nested deeper than
+    :data:`MAX_JSON_DEPTH`, or holding a number no float can hold (``1e400``; ``NaN`` and
+    ``Infinity`` are not JSON at all)."""
+    try:
+        doc = json.loads(body, parse_constant=_refuse, parse_float=_finite_float)
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        return _NOT_JSON
+    # Counting brackets costs nothing and rules out deep nesting for almost every reply.
+    if body.count(b"[") + body.count(b"{") > MAX_JSON_DEPTH and _too_deep(doc):
+        return _NOT_JSON
+    return doc
+
+
+def _refuse(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value in (math.inf, -math.inf):
+        raise ValueError(f"number out of range: {text[:40]}")
+    return value
+
+
+def _too_deep(doc: Any) -> bool:
+    """Whether ``doc`` nests deeper than :data:`MAX_JSON_DEPTH` (walked without recursion)."""
+    stack: list[tuple[Any, int]] = [(doc, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, (dict, list)):
+            if depth >= MAX_JSON_DEPTH:
+                return True
+            children = value.values() if isinstance(value, dict) else value
+            stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 def _style_of(doc: Mapping[str, Any], declared: EnvelopeStyle | None) -> EnvelopeStyle | None:
@@ -111,11 +161,41 @@ def error_class(code: int | None) -> type[APIError]:
     return APIError
 
 
-def _as_int(code: Any) -> int | None:
-    try:
+_INT_TEXT = re.compile(r"-?[0-9]{1,18}")
+
+
+def _as_int(code: int | str | None) -> int | None:
+    """An envelope code as a number: an integer, or a string of ASCII digits (not ``" 7"``,
+    ``"1_000"`` or ``"²"``, which ``int()`` would take)."""
+    if isinstance(code, int):
+        return code
+    if isinstance(code, str) and _INT_TEXT.fullmatch(code):
         return int(code)
-    except (TypeError, ValueError):
-        return None
+    return None
+
+
+def _code(value: Any) -> tuple[int | str | None, bool]:
+    """An envelope code and whether it is one: absent, an integer (an integral float counts)
+    or a string. A boolean, a list, an object or a fraction is not."""
+    if value is None or isinstance(value, str):
+        return value, True
+    if isinstance(value, bool):
+        return None, False
+    if isinstance(value, int):
+        return value, True
+    if isinstance(value, float) and value.is_integer():
+        return int(value), True
+    return None, False
+
+
+def _message(value: Any) -> str | None:
+    """The envelope's message as text: a string, or a number written out; anything else (an
+    object, a list) is left to the body excerpt."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    return None
 
 
 def _raise_api(
@@ -159,11 +239,22 @@ def _raise(
     )
 
 
-def _request_id(doc: Mapping[str, Any], headers: Mapping[str, str]) -> str | None:
+def _request_id(doc: Mapping[str, Any], headers: Mapping[str, str]) -> tuple[str | None, bool]:
+    """The envelope's ``requestId`` (else the ``x-request-id`` header), and whether it is a
+    string or an integer, as an id must be (``1e999`` is not the id ``"inf"``)."""
     rid = doc.get("requestId")
     if rid is None:
-        return headers.get("x-request-id")
-    return str(rid)
+        return _header_request_id(headers), True
+    if isinstance(rid, str):
+        return rid, True
+    if isinstance(rid, int) and not isinstance(rid, bool):
+        return str(rid), True
+    return _header_request_id(headers), False
+
+
+def _header_request_id(headers: Mapping[str, str]) -> str | None:
+    rid = headers.get("x-request-id")
+    return rid if isinstance(rid, str) else None
 
 
 def retry_after(headers: Mapping[str, str], *, now: float | None = None) -> float | None:
@@ -177,7 +268,7 @@ def retry_after(headers: Mapping[str, str], *, now: float | None = None) -> floa
     except ValueError:
         try:
             when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, IndexError, OverflowError):
             return None
         seconds = when.timestamp() - (time.time() if now is None else now)
     if seconds != seconds:  # NaN
