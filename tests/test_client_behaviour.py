@@ -17,8 +17,8 @@ import pytest
 from xportcn_async import (
     DEFAULT_BASE_URL,
     Address,
-    APIError,
     AddressList,
+    APIError,
     BadRequestError,
     Booking,
     BookingRequest,
