@@ -40,6 +40,7 @@ from xportcn_async import (
     Request,
     RequestTimeoutError,
     Response,
+    ResponseTooLargeError,
     RetryPolicy,
     ServerError,
     Timeout,
@@ -362,6 +363,24 @@ async def test_a_read_with_an_unreadable_reply_is_a_malformed_response(
         with pytest.raises(MalformedResponseError) as info:
             await client.addresses.list()
     assert info.value.request_id != "[1, 2]"
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [Response(200, {}, b" " * 2048), Response(200, {"content-length": "999999"}, b"{}")],
+    ids=["body", "content-length"],
+)
+async def test_a_booking_reply_over_max_response_size_is_outcome_unknown(
+    make_client: Callable[..., XportcnClient], booking_request: BookingRequest, reply: Response
+) -> None:
+    transport = InMemoryTransport(script=[reply, reply], max_response_size=1024)
+    async with make_client(transport) as client:
+        with pytest.raises(OutcomeUnknownError) as info:
+            await client.logistics.book(booking_request, retry_ambiguous=True)
+        assert isinstance(info.value.cause, ResponseTooLargeError)
+        with pytest.raises(ResponseTooLargeError):
+            await client.addresses.list()
+    assert len(transport.calls) == 2  # neither retried
 
 
 async def test_retry_ambiguous_per_call_retries_a_dropped_booking(

@@ -5,10 +5,12 @@ from __future__ import annotations
 import pytest
 
 from xportcn_async import (
+    DEFAULT_MAX_RESPONSE_SIZE,
     ConnectionDroppedError,
     InMemoryTransport,
     Request,
     Response,
+    ResponseTooLargeError,
     Transport,
 )
 
@@ -71,3 +73,29 @@ async def test_closed_transport_refuses_requests() -> None:
     assert transport.closed
     with pytest.raises(RuntimeError):
         await transport.send(req())
+
+
+async def test_responses_over_max_response_size_raise_like_the_real_transport() -> None:
+    fits = Response(200, {}, b"x" * 100)
+    too_long = Response(200, {}, b"x" * 101)
+    announced = Response(200, {"content-length": "5000"}, b"")
+    absurd = Response(200, {"content-length": "9" * 5000}, b"")
+    transport = InMemoryTransport(script=[fits, too_long, announced, absurd], max_response_size=100)
+    assert await transport.send(req()) is fits
+    with pytest.raises(ResponseTooLargeError) as info:
+        await transport.send(req("/x?sign=SECRETSIGN"))
+    assert info.value.content_length is None and "SECRETSIGN" not in str(info.value)
+    with pytest.raises(ResponseTooLargeError) as info:
+        await transport.send(req())
+    assert info.value.content_length == 5000
+    with pytest.raises(ResponseTooLargeError):
+        await transport.send(req())
+    assert InMemoryTransport().max_response_size == DEFAULT_MAX_RESPONSE_SIZE
+
+
+async def test_a_handler_reply_over_the_limit_is_refused_too() -> None:
+    async def handler(request: Request) -> Response:
+        return Response(200, {}, b"y" * 11)
+
+    with pytest.raises(ResponseTooLargeError):
+        await InMemoryTransport(handler, max_response_size=10).send(req())

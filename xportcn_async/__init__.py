@@ -19,6 +19,7 @@ from .errors import (
     OutcomeUnknownError,
     RateLimitError,
     RequestTimeoutError,
+    ResponseTooLargeError,
     ServerError,
     TransportError,
     ValidationError,
@@ -29,12 +30,21 @@ from .models import __all__ as _models_all
 from .resources import PreviewRejectedError
 from .retry import RetryPolicy
 from .signing import DefaultSigner, SignedParams, Signer, signature
-from .transports import AiohttpTransport, InMemoryTransport, Request, Response, Timeout, Transport
+from .transports import (
+    DEFAULT_MAX_RESPONSE_SIZE,
+    AiohttpTransport,
+    InMemoryTransport,
+    Request,
+    Response,
+    Timeout,
+    Transport,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "DEFAULT_MAX_RESPONSE_SIZE",
     "ENDPOINTS",
     "APIError",
     "AiohttpTransport",
@@ -60,6 +70,7 @@ __all__ = [
     "RequestTimeoutError",
     "Response",
     "ResponseEvent",
+    "ResponseTooLargeError",
     "RetryPolicy",
     "ServerError",
     "SignedParams",

@@ -2,7 +2,7 @@
 
 - Nothing was sent: :class:`ConfigurationError`, :class:`ValidationError`, :class:`ClientClosedError`.
 - The exchange failed on the way: :class:`TransportError` and its kinds, each saying whether the
-  request may have reached the server.
+  request may have reached the server (:class:`ResponseTooLargeError`: the answer was too big).
 - The server answered with an error: :class:`APIError` and its kinds (by envelope code or HTTP
   status), each with code, message, request id, HTTP status and a bounded body excerpt.
 - :class:`OutcomeUnknownError`: a write may or may not have happened; we did not retry it.
@@ -95,6 +95,22 @@ class RequestTimeoutError(TransportError, TimeoutError):
 
 class ConnectionDroppedError(TransportError):
     """The connection closed before the response was complete."""
+
+
+class ResponseTooLargeError(TransportError):
+    """The response body is larger than the transport's ``max_response_size``. It was not
+    read at all (its ``Content-Length`` said so) or cut off as soon as it grew past the limit.
+
+    The request reached the server, so for a write (a booking, an order, a payment) this
+    arrives as the ``cause`` of an :class:`OutcomeUnknownError`. It is never retried: the same
+    request would bring back the same oversized answer. ``limit`` is the limit in bytes;
+    ``content_length`` is the announced size, when the response announced one.
+    """
+
+    def __init__(self, message: str, *, limit: int, content_length: int | None = None) -> None:
+        super().__init__(message, may_have_reached_server=True)
+        self.limit = limit
+        self.content_length = content_length
 
 
 class APIError(XportcnError):

@@ -9,6 +9,9 @@ An error is one of three kinds:
   operations, or when the caller opts in with ``retry_ambiguous``. Otherwise the caller gets
   :class:`~xportcn_async.errors.OutcomeUnknownError`.
 - **final**: the server said no (400, 401, 404, 409, ...). Never retried.
+
+A response over the transport's ``max_response_size`` is ambiguous (the request was
+processed) but never retried, whatever the operation: the same answer would come back.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from .errors import (
     MalformedResponseError,
     OutcomeUnknownError,
     RateLimitError,
+    ResponseTooLargeError,
     TransportError,
 )
 
@@ -108,8 +112,9 @@ def decide(
     """
     kind = classify(error)
     ambiguous = ambiguous_before or kind is ErrorKind.AMBIGUOUS
-    retryable = kind is ErrorKind.SAFE or (
-        kind is ErrorKind.AMBIGUOUS and (idempotent or retry_ambiguous)
+    # An answer too large to read would come back as large: never worth another attempt.
+    retryable = not isinstance(error, ResponseTooLargeError) and (
+        kind is ErrorKind.SAFE or (kind is ErrorKind.AMBIGUOUS and (idempotent or retry_ambiguous))
     )
     if retryable and attempt <= policy.max_retries:
         hint: float | None = getattr(error, "retry_after", None)

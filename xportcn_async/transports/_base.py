@@ -8,6 +8,8 @@ from typing import Protocol, runtime_checkable
 
 import attrs
 
+from ..errors import ResponseTooLargeError
+
 
 @attrs.define(frozen=True)
 class Timeout:
@@ -16,6 +18,50 @@ class Timeout:
 
     total: float | None = 30.0
     connect: float | None = 10.0
+
+
+#: The default ``max_response_size`` of the transports: 4 MiB. This API's largest replies
+#: (a page of 50 products, a product detail with its SKUs and description) are tens to a few
+#: hundred KiB, so 4 MiB leaves a wide margin while bounding what one request can make the
+#: process hold: a connection pool of 100 in-flight requests stays under about 400 MiB even
+#: when a broken proxy or a hostile server streams an endless body.
+DEFAULT_MAX_RESPONSE_SIZE = 4 * 1024 * 1024
+
+
+def check_max_response_size(value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"max_response_size must be a positive number of bytes, got {value!r}")
+    return value
+
+
+def response_too_large(
+    url: str, limit: int, *, content_length: int | None = None
+) -> ResponseTooLargeError:
+    """The error for a body over ``limit`` bytes from ``url`` (named by its origin only: the
+    query may hold the signature)."""
+    if content_length is not None:
+        what = f"announces {content_length} bytes (Content-Length); it was not read"
+    else:
+        what = f"grew past {limit} bytes and was cut off"
+    return ResponseTooLargeError(
+        f"the response from {origin(url)} {what}; max_response_size is {limit} bytes",
+        limit=limit,
+        content_length=content_length,
+    )
+
+
+def content_length(headers: Mapping[str, str]) -> int | None:
+    """The ``Content-Length`` header as a number, or ``None`` when absent or not a number."""
+    value = headers.get("content-length")
+    if not (isinstance(value, str) and value.isascii() and value.isdigit()):
+        return None
+    return int(value) if len(value) <= 18 else 10**18  # (int() refuses 4,300+ digits)
+
+
+def origin(url: str) -> str:
+    """Scheme, host and port only: no path or query (the query may hold a signature)."""
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0].split('?', 1)[0]}"
 
 
 SECRET_HEADERS = frozenset({"signature"})

@@ -8,7 +8,16 @@ from collections.abc import Sequence
 import aiohttp
 
 from ..errors import ConnectError, ConnectionDroppedError, RequestTimeoutError, TransportError
-from ._base import Request, Response, Timeout, redact
+from ._base import (
+    DEFAULT_MAX_RESPONSE_SIZE,
+    Request,
+    Response,
+    Timeout,
+    check_max_response_size,
+    origin,
+    redact,
+    response_too_large,
+)
 
 DEFAULT_LIMIT = 100
 
@@ -31,6 +40,10 @@ class AiohttpTransport:
       ``limit`` when you give one, so that its pool never makes a request wait on the clock.
     - ``trace_configs`` are passed to the session, for aiohttp's tracing hooks.
     - Redirects are not followed: one would forward the signature to another URL.
+    - ``max_response_size`` (bytes, default :data:`DEFAULT_MAX_RESPONSE_SIZE`, 4 MiB) bounds
+      the body as it is decoded: a ``Content-Length`` over it fails before anything is read,
+      and a body that grows past it is cut off; both raise
+      :class:`~xportcn_async.errors.ResponseTooLargeError`.
     """
 
     def __init__(
@@ -39,9 +52,11 @@ class AiohttpTransport:
         session: aiohttp.ClientSession | None = None,
         limit: int | None = None,
         trace_configs: Sequence[aiohttp.TraceConfig] = (),
+        max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
     ) -> None:
         if limit is not None and limit < 1:
             raise ValueError("limit must be at least 1")
+        self.max_response_size = check_max_response_size(max_response_size)
         self._session = session
         self._owns_session = session is None
         self._limit = limit or DEFAULT_LIMIT
@@ -88,13 +103,30 @@ class AiohttpTransport:
                 timeout=timeout,
                 allow_redirects=False,
             ) as resp:
-                body = await resp.read()
+                body = await self._read(resp, request)
                 return Response(resp.status, resp.headers, body)  # case-insensitive
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             error = _error(exc, request)
         # Raised here, outside the ``except`` block, so that it has no ``__context__``:
         # aiohttp's messages may hold the full URL, whose query holds the signature.
         raise error
+
+    async def _read(self, resp: aiohttp.ClientResponse, request: Request) -> bytes:
+        """The body, never more than ``max_response_size`` bytes of it. Raised from here,
+        outside any ``except`` block, the error has no ``__context__``; leaving the response
+        unread closes its connection instead of returning it to the pool."""
+        limit = self.max_response_size
+        announced = resp.content_length
+        if announced is not None and announced > limit:
+            raise response_too_large(request.url, limit, content_length=announced)
+        chunks: list[bytes] = []
+        size = 0
+        while chunk := await resp.content.readany():
+            size += len(chunk)
+            if size > limit:
+                raise response_too_large(request.url, limit)
+            chunks.append(chunk)
+        return b"".join(chunks)
 
     async def aclose(self) -> None:
         self._closed = True
@@ -106,28 +138,28 @@ class AiohttpTransport:
 def _error(exc: BaseException, request: Request) -> TransportError:
     """The SDK error for an aiohttp failure, with a redacted summary of it (never the
     exception itself, which may hold the signed URL)."""
-    origin = _origin(request.url)
+    where = origin(request.url)
     underlying = f"{type(exc).__name__}: {redact(str(exc), request)}"
     if isinstance(exc, aiohttp.ClientConnectorError):
-        return ConnectError(f"cannot connect to {origin}", underlying=underlying)
+        return ConnectError(f"cannot connect to {where}", underlying=underlying)
     if isinstance(exc, aiohttp.ServerTimeoutError):
         # A sock_connect timeout happens before anything is sent.
         return RequestTimeoutError(
-            f"timed out talking to {origin}",
+            f"timed out talking to {where}",
             may_have_reached_server=not isinstance(exc, _CONNECT_TIMEOUT),
             underlying=underlying,
         )
     if isinstance(exc, asyncio.TimeoutError):
         return RequestTimeoutError(
-            f"no complete response from {origin} within {request.timeout.total} s",
+            f"no complete response from {where} within {request.timeout.total} s",
             underlying=underlying,
         )
     if isinstance(exc, (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError)):
         return ConnectionDroppedError(
-            f"connection to {origin} dropped before the response was complete",
+            f"connection to {where} dropped before the response was complete",
             underlying=underlying,
         )
-    return TransportError(f"failed talking to {origin}", underlying=underlying)
+    return TransportError(f"failed talking to {where}", underlying=underlying)
 
 
 def _slots_for(session: aiohttp.ClientSession, limit: int | None) -> int:
@@ -139,9 +171,3 @@ def _slots_for(session: aiohttp.ClientSession, limit: int | None) -> int:
         caps += [connector.limit, connector.limit_per_host]
     caps = [c for c in caps if c > 0]
     return min(caps) if caps else 0
-
-
-def _origin(url: str) -> str:
-    """Scheme, host and port only: no path or query (the query may hold a signature)."""
-    scheme, _, rest = url.partition("://")
-    return f"{scheme}://{rest.split('/', 1)[0].split('?', 1)[0]}"
