@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 LATEST := .venv-latest
 
-.PHONY: demo test lint typecheck pytest test-latest bench clean
+.PHONY: demo test lint typecheck pytest test-latest bench services services-stop clean
 
 $(STAMP): pyproject.toml constraints/test.txt
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,14 @@ $(LATEST)/.installed: pyproject.toml
 test-latest: $(LATEST)/.installed
 	$(LATEST)/bin/python -c "import aiohttp; print('aiohttp', aiohttp.__version__)"
 	$(LATEST)/bin/pytest -m "not aioresponses"
+
+# Throwaway PostgreSQL and Redis on free 127.0.0.1 ports for the tests that need them (without
+# them, those tests are deselected). Then: eval "$$(scripts/test-services.sh env)"; make test
+services:
+	scripts/test-services.sh start
+
+services-stop:
+	scripts/test-services.sh stop
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py

@@ -2,11 +2,28 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from xportcn_async import Credentials, RetryPolicy
+
+# Real PostgreSQL and Redis (fixtures `postgres_url`, `redis_url`; markers `postgres`, `redis`):
+# see tests/services.py. Without the servers those tests are deselected, and the run says so.
+from .services import postgres_url as postgres_url
+from .services import pytest_configure as pytest_configure
+from .services import redis_url as redis_url
+
+pytest_plugins = ("pytester",)
+
+# Hypothesis runs derandomized (the same examples every run) unless HYPOTHESIS_PROFILE says
+# otherwise, so that `make test` and CI are deterministic; `HYPOTHESIS_PROFILE=explore` searches
+# afresh with more examples.
+settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+settings.register_profile("explore", max_examples=1000, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 # The docs' wire examples, copied byte for byte from the spec (<root>/../shared/spec/examples;
 # tests/test_fixtures.py checks that the copy matches whenever the spec is beside the repo).
