@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml constraints/test.txt
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/xportcn book examples/orders.jsonl --sandbox
+	$(BIN)/xportcn book examples/orders.jsonl --sandbox --fresh
 
 test: lint typecheck pytest
 

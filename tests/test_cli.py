@@ -6,6 +6,7 @@ import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import pytest
 
@@ -145,17 +146,17 @@ def test_bad_numeric_options_exit_2_before_anything_starts(
 def test_an_input_that_cannot_be_read_ends_the_run_with_a_summary_and_exit_1(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from xportcn_async import cli
+    from xportcn_async.commands import book
 
-    real = cli.read_bookings
+    real = book.read_bookings
 
-    def failing_disk(path: Path, line_numbers: dict[int, int]) -> Iterator[BookingInput]:
-        for n, booking in enumerate(real(path, line_numbers)):
+    def failing_disk(fh: BinaryIO, line_numbers: dict[int, int]) -> Iterator[BookingInput]:
+        for n, booking in enumerate(real(fh, line_numbers)):
             if n == 3:
                 raise OSError(5, "Input/output error")
             yield booking
 
-    monkeypatch.setattr(cli, "read_bookings", failing_disk)
+    monkeypatch.setattr(book, "read_bookings", failing_disk)
     orders = write_orders(tmp_path / "orders.jsonl", EXAMPLE_LINES[:10])
     out = tmp_path / "results.jsonl"
     code = main(["book", str(orders), "--sandbox", "--out", str(out), "--ordered"])
@@ -220,3 +221,246 @@ def test_a_journal_in_use_by_another_run_exits_2_and_writes_nothing(
     assert "is in use by another run" in capsys.readouterr().err
     assert out.read_text(encoding="utf-8") == "the other run's results\n"
     assert path.read_bytes() == b""
+
+
+# -- issue 8: no data loss --------------------------------------------------------------------
+
+
+def _same_file(kind: str, target: Path, link: Path) -> Path:
+    if kind == "symlink":
+        link.symlink_to(target)
+    elif kind == "hardlink":
+        link.hardlink_to(target)
+    else:
+        return target
+    return link
+
+
+@pytest.mark.parametrize("kind", ["same path", "symlink", "hardlink"])
+def test_results_that_are_the_input_file_are_refused_and_the_input_is_kept(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str
+) -> None:
+    orders = write_orders(tmp_path / "orders.jsonl", EXAMPLE_LINES[:5])
+    before = orders.read_bytes()
+    out = _same_file(kind, orders, tmp_path / "out.jsonl")
+    assert main(["book", str(orders), "--sandbox", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"--out {out} is the same file as the input" in err
+    assert orders.read_bytes() == before
+
+
+@pytest.mark.parametrize("kind", ["same path", "symlink", "hardlink"])
+def test_a_journal_that_is_the_input_file_is_refused_even_with_resume(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str
+) -> None:
+    orders = write_orders(tmp_path / "orders.jsonl", EXAMPLE_LINES[:5])
+    before = orders.read_bytes()
+    journal = _same_file(kind, orders, tmp_path / "run.journal")
+    args = ["book", str(orders), "--sandbox", "--journal", str(journal), "--resume"]
+    assert main(args) == 2
+    assert f"--journal {journal} is the same file as the input" in capsys.readouterr().err
+    assert orders.read_bytes() == before
+    assert not (tmp_path / "orders.results.jsonl").exists()
+
+
+@pytest.mark.parametrize("kind", ["same path", "symlink"])
+def test_a_journal_that_is_the_results_file_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str
+) -> None:
+    orders = write_orders(tmp_path / "orders.jsonl", EXAMPLE_LINES[:5])
+    out = tmp_path / "results.jsonl"
+    journal = _same_file(kind, out, tmp_path / "run.journal")  # neither exists yet
+    assert (
+        main(["book", str(orders), "--sandbox", "--out", str(out), "--journal", str(journal)]) == 2
+    )
+    assert "is the same file as --out" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def _journal_records(path: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_a_results_file_that_fails_lets_in_flight_bookings_finish_into_the_journal(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    orders = write_orders(tmp_path / "orders.jsonl", EXAMPLE_LINES[:60])
+    out = tmp_path / "results.jsonl"
+    out.symlink_to("/dev/full")  # every write fails: disk full
+    code = main(["book", str(orders), "--sandbox", "--out", str(out), "--concurrency", "8"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.count("cannot write the results") == 1
+    assert f"cannot write the results to {out}: No space left on device" in err
+    records = _journal_records(tmp_path / "results.journal.jsonl")
+    started = {r["key"] for r in records if r["status"] == "started"}
+    finished = {r["key"] for r in records if r["status"] != "started"}
+    # every booking that was sent has its outcome in the journal: none was cancelled
+    assert started and started == finished
+    assert {r["status"] for r in records if r["status"] != "started"} == {"booked"}
+    assert len(started) < 60  # it stopped taking new orders
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_without_a_journal_the_outcomes_that_could_not_be_written_are_printed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    orders = write_orders(tmp_path / "orders.jsonl", EXAMPLE_LINES[:30])
+    args = ["book", str(orders), "--sandbox", "--out", "/dev/full", "--no-journal"]
+    assert main([*args, "--concurrency", "4"]) == 1
+    err = capsys.readouterr().err
+    printed = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    assert printed and all(r["status"] == "booked" and r["order_id"] for r in printed)
+
+
+def test_the_journal_is_on_by_default_and_a_rerun_must_say_resume_or_fresh(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    orders = write_orders(tmp_path / "orders.jsonl", EXAMPLE_LINES[:6])
+    journal = tmp_path / "orders.results.journal.jsonl"
+    assert main(["book", str(orders), "--sandbox"]) == 0
+    summary = capsys.readouterr().out
+    assert f"results     {tmp_path / 'orders.results.jsonl'}" in summary
+    assert f"journal     {journal}" in summary
+    first = journal.read_bytes()
+    assert first.count(b'"booked"') == 6
+
+    # the same command again: refused, nothing touched
+    assert main(["book", str(orders), "--sandbox"]) == 2
+    err = capsys.readouterr().err
+    assert "--resume" in err and "--fresh" in err and str(journal) in err
+    assert journal.read_bytes() == first
+
+    # --resume: nothing is booked twice (each --sandbox run has a fresh sandbox)
+    assert main(["book", str(orders), "--sandbox", "--resume"]) == 0
+    results = read_results(tmp_path / "orders.results.jsonl")
+    assert {r["status"] for r in results} == {"skipped"}
+
+    # --fresh: the old journal is moved aside, never deleted
+    resumed = journal.read_bytes()
+    assert main(["book", str(orders), "--sandbox", "--fresh"]) == 0
+    moved = [p for p in tmp_path.iterdir() if p.name.startswith("orders.results.journal.2")]
+    assert len(moved) == 1 and moved[0].read_bytes() == resumed
+    assert str(moved[0]) in capsys.readouterr().err
+    assert journal.read_bytes().count(b'"booked"') == 6
+
+
+def test_no_journal_keeps_none(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    orders = write_orders(tmp_path / "orders.jsonl", EXAMPLE_LINES[:3])
+    assert main(["book", str(orders), "--sandbox", "--no-journal"]) == 0
+    assert main(["book", str(orders), "--sandbox", "--no-journal"]) == 0
+    assert "none (--no-journal)" in capsys.readouterr().out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["orders.jsonl", "orders.results.jsonl"]
+
+
+def test_the_makefile_demo_command_works_twice_in_a_row(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    recipe = makefile[makefile.index("\ndemo:") :].splitlines()[2].split()
+    assert recipe[0] == "$(BIN)/xportcn" and recipe[2] == "examples/orders.jsonl"
+    (tmp_path / "examples").mkdir()
+    write_orders(tmp_path / "examples" / "orders.jsonl", EXAMPLE_LINES[:20])
+    monkeypatch.chdir(tmp_path)
+    assert main(recipe[1:]) == 0
+    assert main(recipe[1:]) == 0
+    assert len(read_results(tmp_path / "examples" / "orders.results.jsonl")) == 20
+    capsys.readouterr()
+
+
+def test_a_failed_start_leaves_no_journal_behind(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    orders = write_orders(tmp_path / "orders.jsonl", EXAMPLE_LINES[:3])
+    journal = tmp_path / "run.journal"
+    bad_out = tmp_path / "missing-dir" / "results.jsonl"
+    args = ["book", str(orders), "--sandbox", "--journal", str(journal)]
+    assert main([*args, "--out", str(bad_out)]) == 1
+    assert "missing-dir" in capsys.readouterr().err
+    assert not journal.exists()
+    assert main([*args, "--out", str(tmp_path / "results.jsonl")]) == 0  # not "journal exists"
+
+
+def test_a_deeply_nested_line_is_rejected_with_its_line_number_and_later_lines_go_on(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = [EXAMPLE_LINES[0], "[" * 100_000, '{"a": ' * 5_000, EXAMPLE_LINES[1]]
+    orders = write_orders(tmp_path / "orders.jsonl", lines)
+    out = tmp_path / "results.jsonl"
+    assert main(["book", str(orders), "--sandbox", "--out", str(out), "--ordered"]) == 1
+    err = capsys.readouterr().err
+    results = read_results(out)
+    assert [(r["line"], r["status"]) for r in results] == [
+        (1, "booked"),
+        (2, "rejected"),
+        (3, "rejected"),
+        (4, "booked"),
+    ]
+    assert "nested too deeply" in str(results[1]["error"])
+    assert "line 2: rejected: not JSON that can be read: nested too deeply" in err
+
+
+# -- issue 8: what a new user meets --------------------------------------------------------------
+
+
+def test_example_orders_are_the_repository_examples_and_deterministic_by_seed(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["example-orders", "25"]) == 0
+    assert capsys.readouterr().out.splitlines() == EXAMPLE_LINES[:25]
+    assert main(["example-orders", "5", "--seed", "7"]) == 0
+    seven = capsys.readouterr().out
+    assert main(["example-orders", "5", "--seed", "7"]) == 0
+    assert capsys.readouterr().out == seven != "\n".join(EXAMPLE_LINES[:5]) + "\n"
+
+
+def test_book_reads_standard_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    orders = write_orders(tmp_path / "orders.jsonl", EXAMPLE_LINES[:7])
+    monkeypatch.chdir(tmp_path)
+    with orders.open("rb") as fh:
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(fh))
+        assert main(["book", "-", "--sandbox"]) == 0
+    assert len(read_results(tmp_path / "results.jsonl")) == 7
+    assert (tmp_path / "results.journal.jsonl").exists()
+    assert "booked      7" in capsys.readouterr().out
+
+
+def test_a_directory_as_input_is_reported_as_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["book", str(tmp_path), "--sandbox"]) == 2
+    assert f"{tmp_path} is a directory" in capsys.readouterr().err
+
+
+def test_missing_credentials_suggest_the_sandbox(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("XPORTCN_ACCESS_KEY", raising=False)
+    orders = write_orders(tmp_path / "orders.jsonl", EXAMPLE_LINES[:1])
+    assert main(["book", str(orders)]) == 2
+    assert "--sandbox" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["orders.jsonl"]  # nothing created
+
+
+def test_version_and_the_environment_variables_in_book_help(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import xportcn_async
+
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out.strip() == f"xportcn {xportcn_async.__version__}"
+    with pytest.raises(SystemExit):
+        main(["book", "--help"])
+    help_text = capsys.readouterr().out
+    for name in ("XPORTCN_ACCESS_KEY", "XPORTCN_ACCESS_SECRET", "XPORTCN_USER_ID"):
+        assert name in help_text
+    assert "HTTP requests per second" in help_text
+    assert "--sandbox-slow-seconds" in help_text.split("--sandbox-fault-slow P")[1]
+    assert "API.md" not in help_text

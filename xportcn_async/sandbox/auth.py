@@ -85,7 +85,10 @@ class Authenticator:
             raise SandboxError(401, "user-id does not belong to this access-key")
         expected = signature(access_key, timestamp, nonce, creds.access_secret)
         if not hmac.compare_digest(sig.encode(), expected.encode()):
-            raise SandboxError(401, "signature does not match (see API.md §2)")
+            raise SandboxError(
+                401,
+                "signature does not match (see the SDK README, 'What the public docs do not say')",
+            )
         if query_signed and (query.get("timestamp") != timestamp or query.get("sign") != sig):
             raise SandboxError(401, "query parameters timestamp and sign must repeat the headers")
         if not timestamp.isdigit():

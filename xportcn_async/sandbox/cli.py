@@ -67,7 +67,7 @@ _FAULT_OPTIONS = (
     ("fault-drop", "fault_drop", "drop_after", "connection dropped after processing"),
     ("fault-rate-limit", "fault_rate_limit", "rate_limit", "HTTP 429 before processing"),
     ("fault-malformed", "fault_malformed", "malformed", "truncated HTTP 200 body after processing"),
-    ("fault-slow", "fault_slow", "slow", "reply held --slow-seconds after processing"),
+    ("fault-slow", "fault_slow", "slow", "reply held --{prefix}slow-seconds after processing"),
 )
 
 
@@ -106,7 +106,7 @@ def add_fault_arguments(parser: argparse.ArgumentParser, *, prefix: str = "") ->
             type=_probability,
             default=0.0,
             metavar="P",
-            help=f"probability of {text}",
+            help=f"probability of {text.format(prefix=prefix)}",
         )
     group.add_argument(
         f"--{prefix}slow-seconds",

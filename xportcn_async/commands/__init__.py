@@ -1,0 +1,1 @@
+"""The subcommands of the ``xportcn`` command line (see :mod:`xportcn_async.cli`)."""

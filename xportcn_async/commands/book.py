@@ -1,0 +1,615 @@
+"""``xportcn book``: book international logistics for the orders of a JSONL file.
+
+Safe by default: a journal is kept next to the results, so that running the same command
+again after a crash never books an order twice; a rerun that finds the journal is refused
+until the user says how to go on (``--resume``) or to start over (``--fresh``, which moves
+the old journal aside). Everything that can fail (the input, the results file, the
+credentials, the options) is checked before the journal is created, and no two of the
+input, the results and the journal may be the same file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import math
+import os
+import signal
+import stat
+import sys
+import time
+from collections.abc import AsyncIterator, Generator
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from ..batch import BatchRun, Status
+from ..bulk import BookingInput, BookingOutcome, InvalidInput, Journal, outcome_record
+from ..client import DEFAULT_BASE_URL, XportcnClient
+from ..converter import from_wire
+from ..credentials import ENV_ACCESS_KEY, ENV_ACCESS_SECRET, ENV_USER_ID, Credentials
+from ..errors import (
+    AuthenticationError,
+    ConfigurationError,
+    FieldError,
+    OutcomeUnknownError,
+    ValidationError,
+)
+from ..models import Booking, BookingRequest
+from ..transports import Timeout
+from .display import open_progress, print_table
+
+STDIN = "-"
+STDIN_RESULTS = "results.jsonl"
+"""The default results file when the bookings come from standard input."""
+CREDENTIAL_ENV_VARS = (ENV_ACCESS_KEY, ENV_ACCESS_SECRET, ENV_USER_ID)
+AUTH_FAILURES_TO_STOP = 5
+"""Consecutive orders refused with 401/403, with none booked, that stop a run."""
+PROBLEMS_SHOWN = 5
+"""Rejected, failed or unknown orders printed at the end; the rest are in the results."""
+README_CLI = "the README, section 'The xportcn command line'"
+
+
+# -- reading the input ---------------------------------------------------------------------
+
+
+def read_bookings(
+    fh: BinaryIO, line_numbers: dict[int, int]
+) -> Generator[BookingInput, None, None]:
+    """Yield one booking per non-blank line, lazily. A line that is not UTF-8, not valid JSON
+    or not a valid booking becomes an :class:`InvalidInput` naming its line number.
+    ``line_numbers`` receives ``input index -> line number``."""
+    index = 0
+    for line_no, line in enumerate(fh, start=1):
+        if not line.strip():
+            continue
+        line_numbers[index] = line_no
+        index += 1
+        yield parse_booking_line(line, line_no)
+
+
+def parse_booking_line(line: str | bytes, line_no: int) -> BookingInput:
+    where = f"line {line_no}"
+
+    def invalid(message: str) -> InvalidInput:
+        return InvalidInput(where, ValidationError(where, [FieldError("", message)]))
+
+    if isinstance(line, bytes):
+        try:
+            line = line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            return invalid(f"not UTF-8: {exc}")
+    try:
+        data = json.loads(line)
+    except RecursionError:  # '[' x 100,000: Python's parser gives up; so do we, for this line
+        return invalid("not JSON that can be read: nested too deeply")
+    except ValueError as exc:
+        return invalid(f"not JSON: {exc}")
+    if not isinstance(data, dict):
+        return invalid("expected a JSON object (a booking)")
+    try:
+        return from_wire(data, BookingRequest)
+    except ValidationError as exc:
+        return InvalidInput(where, ValidationError(where, exc.errors))
+    except RecursionError:
+        return invalid("not a booking: nested too deeply")
+
+
+def _open_input(name: str) -> tuple[BinaryIO, int | None]:
+    """The input, opened, and its number of bookings when it can be counted up front (a
+    regular file; not standard input or a pipe)."""
+    if name == STDIN:
+        return sys.stdin.buffer, None
+    path = Path(name)
+    if path.is_dir():
+        raise ConfigurationError(f"{path} is a directory; give a JSONL file (one booking a line)")
+    try:
+        fh = path.open("rb")
+    except FileNotFoundError:
+        raise ConfigurationError(f"{path}: no such file") from None
+    if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+        return fh, None
+    total = sum(1 for line in fh if line.strip())
+    fh.seek(0)
+    return fh, total
+
+
+# -- the files: distinct, opened before the journal is created -----------------------------
+
+
+def _identity(path: Path) -> tuple[int, int] | str:
+    """What makes two names the same file: device and inode when it exists (so symlinks and
+    hard links match), else the resolved path."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return str(path.resolve())
+    return (st.st_dev, st.st_ino)
+
+
+def _check_distinct(input_fh: BinaryIO, files: dict[str, Path]) -> None:
+    """No two of the input, ``--out`` and ``--journal`` may be one file: the results would
+    overwrite the input, or a resumed journal would be read back as new orders."""
+    st = os.fstat(input_fh.fileno())
+    seen: dict[tuple[int, int] | str, str] = {}
+    if stat.S_ISREG(st.st_mode):
+        seen[(st.st_dev, st.st_ino)] = "the input"
+    for what, path in files.items():
+        identity = _identity(path)
+        if identity in seen:
+            raise ConfigurationError(
+                f"{what} {path} is the same file as {seen[identity]}; choose another path"
+            )
+        seen[identity] = f"{what} {path}"
+
+
+def default_journal(results: Path) -> Path:
+    """``orders.results.jsonl`` -> ``orders.results.journal.jsonl``, next to the results."""
+    return results.with_name(results.stem + ".journal.jsonl")
+
+
+def _move_aside(path: Path) -> Path:
+    """Rename an old journal to a free name with a timestamp; never delete it. It is locked
+    while it is moved, so a journal in use by another run is left alone."""
+    old = Journal(path)  # takes the lock, or raises: in use by another run
+    try:
+        stamp = time.strftime("%Y%m%dT%H%M%S")
+        for n in range(1000):
+            suffix = f"{stamp}-{n}" if n else stamp
+            target = path.with_name(f"{path.stem}.{suffix}{path.suffix}")
+            if not target.exists():
+                os.rename(path, target)
+                return target
+        raise ConfigurationError(f"cannot find a free name to move {path} aside")
+    finally:
+        old.close()
+
+
+class ResultsFile:
+    """The results JSONL, written line by line. A failed write (disk full) is kept in
+    :attr:`error`, never raised, so that the run can finish its in-flight bookings."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.created = not path.exists()
+        # Append mode: nothing is truncated until the journal has been opened (start()).
+        self._fh = path.open("ab", buffering=0)
+        self.error: OSError | None = None
+
+    def start(self) -> None:
+        if stat.S_ISREG(os.fstat(self._fh.fileno()).st_mode):
+            self._fh.truncate(0)
+
+    def write(self, record: dict[str, Any]) -> bool:
+        if self.error is not None:
+            return False
+        view = memoryview((json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8"))
+        try:
+            while view:
+                written = self._fh.write(view)
+                if not written:
+                    raise OSError(f"the write to {self.path} made no progress")
+                view = view[written:]
+        except OSError as exc:
+            self.error = exc
+            return False
+        return True
+
+    def close(self) -> None:
+        try:
+            self._fh.close()
+        except OSError as exc:
+            self.error = self.error or exc
+
+    def discard(self) -> None:
+        """Close, and remove the file if this run created it and wrote nothing."""
+        self.close()
+        if self.created:
+            with contextlib.suppress(OSError):
+                if self.path.stat().st_size == 0:
+                    self.path.unlink()
+
+
+# -- watching the outcomes -----------------------------------------------------------------
+
+
+class CredentialWatch:
+    """Notices a wrong secret: several orders in a row refused with 401/403, none booked."""
+
+    def __init__(self, limit: int = AUTH_FAILURES_TO_STOP) -> None:
+        self.limit = limit
+        self.streak = 0
+        self.booked = False
+        self.last: AuthenticationError | None = None
+
+    def refused(self, outcome: BookingOutcome) -> bool:
+        """See one outcome; True when the credentials look refused."""
+        if outcome.status is Status.BOOKED:
+            self.booked = True
+        error = outcome.error
+        if isinstance(error, OutcomeUnknownError):
+            error = error.cause
+        if isinstance(error, AuthenticationError):
+            self.streak += 1
+            self.last = error
+        elif outcome.attempts:
+            self.streak = 0
+        return not self.booked and self.streak >= self.limit
+
+
+def _problem_line(record: dict[str, Any]) -> str:
+    error = str(record.get("error") or "")
+    error = error.removeprefix(f"invalid line {record['line']}: ")
+    return f"  line {record['line']}: {record['status']}: {error[:300]}"
+
+
+# -- the command ---------------------------------------------------------------------------
+
+
+def check_options(args: argparse.Namespace) -> None:
+    if args.concurrency < 1:
+        raise ConfigurationError("--concurrency must be at least 1")
+    if args.rate is not None and not (math.isfinite(args.rate) and args.rate > 0):
+        raise ConfigurationError("--rate must be a positive number (HTTP requests per second)")
+    if args.burst < 1:
+        raise ConfigurationError("--burst must be at least 1")
+    if not (math.isfinite(args.timeout) and args.timeout > 0):
+        raise ConfigurationError("--timeout must be a positive number of seconds")
+    if args.no_journal and (args.resume or args.fresh):
+        raise ConfigurationError("--no-journal cannot be combined with --resume or --fresh")
+    if args.resume and args.fresh:
+        raise ConfigurationError("choose one of --resume (continue) and --fresh (start over)")
+
+
+def _credentials(args: argparse.Namespace) -> Credentials | None:
+    if args.sandbox:
+        return None
+    try:
+        return Credentials.from_env()
+    except ConfigurationError as exc:
+        raise ConfigurationError(
+            f"{exc}; to try it without an account, pass --sandbox (a local sandbox)"
+        ) from None
+
+
+def run_book(args: argparse.Namespace) -> int:
+    check_options(args)
+    input_fh, total = _open_input(args.file)
+    try:
+        return _book(args, input_fh, total)
+    finally:
+        if input_fh is not sys.stdin.buffer:
+            input_fh.close()
+
+
+def _book(args: argparse.Namespace, input_fh: BinaryIO, total: int | None) -> int:
+    if args.out:
+        out = Path(args.out)
+    elif args.file == STDIN:
+        out = Path(STDIN_RESULTS)
+    else:
+        out = Path(args.file).with_suffix(".results.jsonl")
+    journal_path = None if args.no_journal else Path(args.journal or default_journal(out))
+    files = {"--out": out}
+    if journal_path is not None:
+        files["--journal"] = journal_path
+    _check_distinct(input_fh, files)
+    journal_existed = journal_path is not None and journal_path.exists()
+    if journal_path is not None and journal_existed:
+        if journal_path.stat().st_size and not (args.resume or args.fresh):
+            raise ConfigurationError(
+                f"journal {journal_path} exists from an earlier run. Pass --resume to continue "
+                "it (what was booked is skipped, nothing is booked twice), or --fresh to move "
+                "it aside and start over"
+            )
+    elif args.resume:
+        raise ConfigurationError(f"--resume: there is no journal {journal_path} to continue")
+    credentials = _credentials(args)
+
+    results = ResultsFile(out)
+    moved: Path | None = None
+    try:
+        if args.fresh and journal_existed:
+            assert journal_path is not None
+            moved = _move_aside(journal_path)
+            sys.stderr.write(f"moved the old journal aside to {moved}\n")
+        journal = Journal(journal_path) if journal_path is not None else None
+    except BaseException:
+        results.discard()
+        raise
+    created_journal = journal_path is not None and not journal_existed
+    try:
+        results.start()
+        return asyncio.run(_run(args, credentials, input_fh, total, results, journal))
+    finally:
+        results.close()
+        if journal is not None:
+            journal.close()
+            if created_journal:  # a run that recorded nothing leaves no journal behind
+                assert journal_path is not None
+                with contextlib.suppress(OSError):
+                    if journal_path.stat().st_size == 0:
+                        journal_path.unlink()
+
+
+async def _run(
+    args: argparse.Namespace,
+    credentials: Credentials | None,
+    input_fh: BinaryIO,
+    total: int | None,
+    results: ResultsFile,
+    journal: Journal | None,
+) -> int:
+    async with (
+        _target(args, credentials) as (credentials, base_url),
+        XportcnClient(
+            credentials,
+            base_url=base_url,
+            timeout=Timeout(total=args.timeout),
+            retry_ambiguous=args.retry_ambiguous,
+            connection_limit=args.concurrency,
+        ) as client,
+    ):
+        line_numbers: dict[int, int] = {}
+        run = client.logistics.book_many(
+            read_bookings(input_fh, line_numbers),
+            concurrency=args.concurrency,
+            rate_limit=args.rate,
+            burst=args.burst,
+            ordered=args.ordered,
+            journal=journal,
+            resend_unknown=args.resend_unknown or None,
+        )
+        booking = _Booking(run, results, journal)
+        with _interrupts(run) as interrupted:
+            await booking.consume(line_numbers, total)
+        return booking.finish(args, total, base_url, interrupted())
+
+
+class _Booking:
+    """One run of ``xportcn book``: writes the results, watches the outcomes, reports."""
+
+    def __init__(
+        self, run: BatchRun[BookingInput, Booking], results: ResultsFile, journal: Journal | None
+    ) -> None:
+        self.run = run
+        self.results = results
+        self.journal = journal
+        self.credentials = CredentialWatch()
+        self.refused = False
+        self.problems: list[str] = []
+        self.problem_count = 0
+        self.unsaved: list[dict[str, Any]] = []
+        self.aborted = False
+        self.failure: Exception | None = None
+
+    async def consume(self, line_numbers: dict[int, int], total: int | None) -> None:
+        progress = open_progress(self.run.report, total, sys.stderr)
+        try:
+            async with self.run:
+                async for outcome in self.run:
+                    self._see(outcome, line_numbers.pop(outcome.index, None))
+                    progress.update()
+        except asyncio.CancelledError:  # a second Ctrl-C: in-flight bookings were cancelled
+            self.aborted = True
+        except Exception as exc:  # a machinery fault: the input cannot be read or the
+            self.failure = exc  # journal cannot be written. In-flight bookings were finished.
+        finally:
+            progress.close()
+
+    def _see(self, outcome: BookingOutcome, line: int | None) -> None:
+        record = {"line": line, **outcome_record(outcome)}
+        if not self.results.write(record):
+            # Stop taking new orders; the in-flight ones finish and reach the journal.
+            self.run.stop()
+            if self.journal is None:
+                self.unsaved.append(record)
+        if not self.refused and self.credentials.refused(outcome):
+            self.refused = True
+            self.run.stop()
+        if outcome.status in (Status.REJECTED, Status.FAILED, Status.UNKNOWN):
+            self.problem_count += 1
+            if len(self.problems) < PROBLEMS_SHOWN:
+                self.problems.append(_problem_line(record))
+
+    def finish(
+        self, args: argparse.Namespace, total: int | None, base_url: str, interrupted: bool
+    ) -> int:
+        report = self.run.report
+        err = sys.stderr
+        if self.problems:
+            err.write(f"{self.problem_count} order(s) not booked; the first:\n")
+            err.write("\n".join(self.problems) + "\n")
+            if self.results.error is None:
+                err.write(f"every outcome is in {self.results.path}\n")
+        elapsed = report.elapsed
+        booked = report.count(Status.BOOKED)
+        lat = report.as_dict()["latency_ms"]
+        rows = [(s.value, str(report.count(s))) for s in Status if report.count(s)]
+        rows += [
+            ("total", str(report.total)),
+            ("time", f"{elapsed:.2f} s"),
+            ("throughput", f"{booked / elapsed if elapsed > 0 else 0.0:.1f} booked/s"),
+            ("latency", f"p50 {lat['p50']} ms, p90 {lat['p90']} ms, p99 {lat['p99']} ms"),
+            ("results", str(self.results.path)),
+            ("journal", str(self.journal.path) if self.journal else "none (--no-journal)"),
+        ]
+        print_table("Summary", rows, sys.stdout)
+        code = 0
+        if self.results.error is not None:
+            err.write(f"xportcn: cannot write the results to {self.results.path}: ")
+            err.write(f"{self.results.error.strerror or self.results.error}; ")
+            if self.journal is not None:
+                err.write(f"no new orders were started; every outcome is in {self.journal.path}\n")
+            else:
+                err.write("no new orders were started; the unwritten outcomes follow:\n")
+                err.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in self.unsaved)
+            code = 1
+        if self.failure is not None:
+            err.write(f"xportcn: {self.failure}\n")
+            code = 1
+        if self.refused:
+            err.write(_refused_message(args, base_url, self.credentials))
+            code = 1
+        if code:
+            return code
+        if self.aborted or interrupted:
+            how = (
+                "run the same command with --resume to finish"
+                if self.journal is not None
+                else "without a journal, a rerun books everything again"
+            )
+            err.write(f"interrupted: {how}\n")
+            return 130
+        done = report.count(Status.BOOKED) + report.count(Status.SKIPPED)
+        return 0 if done == report.total and (total is None or total == done) else 1
+
+
+def _refused_message(args: argparse.Namespace, base_url: str, watch: CredentialWatch) -> str:
+    status = watch.last.http_status if watch.last is not None else None
+    if args.sandbox:
+        source = "the sandbox's demo credentials"
+    else:
+        names = [name for name in CREDENTIAL_ENV_VARS if os.environ.get(name)]
+        source = "the environment variables " + ", ".join(names)
+    return (
+        f"xportcn: {base_url} refused the credentials (HTTP {status}) for {watch.streak} "
+        f"orders in a row and none was booked, so no new orders were started. "
+        f"The credentials were read from {source}; check the access key and secret.\n"
+    )
+
+
+@contextlib.contextmanager
+def _interrupts(run: BatchRun[Any, Any]) -> Generator[Any, None, None]:
+    """The first Ctrl-C stops taking new orders; the second cancels the in-flight ones."""
+    loop = asyncio.get_running_loop()
+    main_task = asyncio.current_task()
+    count = 0
+
+    def on_interrupt() -> None:
+        nonlocal count
+        count += 1
+        if count == 1:
+            sys.stderr.write("\nstopping: finishing in-flight bookings (Ctrl-C again to abort)\n")
+            run.stop()
+        elif main_task is not None:
+            main_task.cancel()
+
+    with contextlib.suppress(NotImplementedError, RuntimeError):
+        loop.add_signal_handler(signal.SIGINT, on_interrupt)
+    try:
+        yield lambda: count > 0
+    finally:
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.remove_signal_handler(signal.SIGINT)
+
+
+@contextlib.asynccontextmanager
+async def _target(
+    args: argparse.Namespace, credentials: Credentials | None
+) -> AsyncIterator[tuple[Credentials, str]]:
+    if not args.sandbox:
+        assert credentials is not None
+        yield credentials, args.base_url or DEFAULT_BASE_URL
+        return
+    from ..sandbox import serve
+    from ..sandbox.cli import faults_from_args, latency_from_args
+
+    async with serve(
+        port=0, faults=faults_from_args(args), latency=latency_from_args(args), seed=args.seed
+    ) as running:
+        sys.stderr.write(f"sandbox listening on {running.base_url}\n")
+        yield running.credentials, running.base_url
+
+
+# -- the options ---------------------------------------------------------------------------
+
+ENVIRONMENT_HELP = f"""\
+environment variables (read without --sandbox):
+  {ENV_ACCESS_KEY}     the access key of your Xportcn account
+  {ENV_ACCESS_SECRET}  its secret
+  {ENV_USER_ID}        the sub-account (user id) to act as (optional)
+
+The journal: by default, outcomes are journalled next to the results
+(RESULTS with .journal.jsonl). Rerunning the same command after a crash is
+refused until you pass --resume (skip what was booked) or --fresh (move the old
+journal aside and start over). Exit status: 0 every order booked, 1 otherwise,
+2 bad options, 130 interrupted. More in {README_CLI}.
+"""
+
+
+def add_parser(sub: Any) -> argparse.ArgumentParser:
+    """Add ``book`` to the ``xportcn`` subcommands."""
+    book: argparse.ArgumentParser = sub.add_parser(
+        "book",
+        help="book international logistics for the orders of a JSONL file",
+        description="Book international logistics for the orders of a JSONL file\n"
+        "(one booking a line, in the API's wire format; see `xportcn example-orders`).",
+        epilog=ENVIRONMENT_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    book.add_argument("file", help="JSONL file, one booking a line; - reads standard input")
+    book.add_argument(
+        "--sandbox", action="store_true", help="book against an in-process local sandbox"
+    )
+    book.add_argument(
+        "--base-url", default=None, help=f"API base URL (default: production, {DEFAULT_BASE_URL})"
+    )
+    book.add_argument("--concurrency", type=int, default=32, help="bookings in flight (default 32)")
+    book.add_argument(
+        "--rate",
+        type=float,
+        default=None,
+        help="at most this many HTTP requests per second (previews, bookings and retries each count)",
+    )
+    book.add_argument(
+        "--burst",
+        type=int,
+        default=1,
+        help="requests allowed back to back under --rate (default 1)",
+    )
+    book.add_argument(
+        "--timeout", type=float, default=30.0, help="seconds per attempt (default 30)"
+    )
+    book.add_argument(
+        "--out",
+        metavar="RESULTS",
+        help=f"results JSONL (default: FILE with .results.jsonl; {STDIN_RESULTS} for -)",
+    )
+    journal = book.add_mutually_exclusive_group()
+    journal.add_argument(
+        "--journal", help="the journal (default: RESULTS with .journal.jsonl, next to it)"
+    )
+    journal.add_argument(
+        "--no-journal",
+        action="store_true",
+        help="keep no journal (a rerun after a crash then books everything again)",
+    )
+    book.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the journal of an earlier run: skip what was booked",
+    )
+    book.add_argument(
+        "--fresh",
+        action="store_true",
+        help="move an earlier run's journal aside (never deleted) and start over",
+    )
+    book.add_argument("--ordered", action="store_true", help="write results in input order")
+    book.add_argument(
+        "--retry-ambiguous",
+        action="store_true",
+        help="retry bookings whose outcome is unknown (only if your account deduplicates renderIds)",
+    )
+    book.add_argument(
+        "--resend-unknown",
+        action="store_true",
+        help="with --resume: resend bookings whose outcome was unknown",
+    )
+    book.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
+    from ..sandbox.cli import add_fault_arguments
+
+    add_fault_arguments(book, prefix="sandbox-")
+    book.set_defaults(run=run_book)
+    return book
