@@ -16,6 +16,8 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from xportcn_async import XportcnClient
 from xportcn_async.models import (
@@ -30,6 +32,7 @@ from xportcn_async.sandbox import ka as sandbox_ka  # registers the KA handlers
 from xportcn_async.sandbox import serve
 from xportcn_async.sandbox.push import MessagePusher
 from xportcn_async.webhooks import (
+    MAX_DEPTH,
     RECEIVER_KEY,
     MalformedMessageError,
     MemoryDedupeStore,
@@ -39,6 +42,7 @@ from xportcn_async.webhooks import (
     OrderMessage,
     RefundMessage,
     UnknownMessage,
+    WebhookServer,
     create_webhook_app,
     parse_message,
 )
@@ -153,6 +157,111 @@ def test_unexpected_body_values_are_kept_not_refused() -> None:
 def test_a_malformed_push_raises_a_clear_error(body: bytes, match: str) -> None:
     with pytest.raises(MalformedMessageError, match=match):
         parse_message(body)
+
+
+DEEP = 30_000  # far deeper than Python's recursion limit, and under the 64 KiB body limit
+HOSTILE_PUSHES = {
+    "deep body": b"[" * DEEP + b"]" * DEEP,
+    "deep object body": b'{"a":' * 10_000 + b"1" + b"}" * 10_000,
+    "deep messageBody": _push("ORDER_CREATE", "[" * DEEP + "]" * DEEP),
+    "deep unknown messageBody": _push("SOMETHING_NEW", '{"a":' * 5_000 + "1" + "}" * 5_000),
+    "superscript timestamp": _push("ORDER_CREATE", {"orderId": "1"}, timestamp="²"),
+    "superscript platform": _push("ORDER_CREATE", {"orderId": "1"}, messagePlatform="²"),
+    "5,000-digit timestamp": _push("ORDER_CREATE", {"orderId": "1"}, timestamp="9" * 5000),
+    "5,000-digit platform": _push("ORDER_CREATE", {"orderId": "1"}, messagePlatform="1" * 5000),
+    "spaced timestamp": _push("ORDER_CREATE", {"orderId": "1"}, timestamp=" 1779263269913"),
+    "underscored timestamp": _push("ORDER_CREATE", {"orderId": "1"}, timestamp="1_779_263"),
+    "boolean platform": _push("ORDER_CREATE", {"orderId": "1"}, messagePlatform=True),
+    "fractional timestamp": _push("ORDER_CREATE", {"orderId": "1"}, timestamp=1.5),
+    "huge timestamp": _push("ORDER_CREATE", {"orderId": "1"}, timestamp=10**30),
+}
+
+
+@pytest.mark.parametrize("body", HOSTILE_PUSHES.values(), ids=HOSTILE_PUSHES.keys())
+def test_hostile_pushes_raise_malformed_message_error(body: bytes) -> None:
+    with pytest.raises(MalformedMessageError):
+        parse_message(body)
+
+
+def test_nesting_is_limited_to_max_depth_levels() -> None:
+    def lists(levels: int) -> Any:
+        value: Any = 1
+        for _ in range(levels):
+            value = [value]
+        return value
+
+    # The push object is the first level, so a value inside it may add MAX_DEPTH - 1 levels.
+    assert parse_message({"messageType": "X", "messageBody": "{}", "x": lists(MAX_DEPTH - 1)})
+    with pytest.raises(MalformedMessageError, match="nests deeper"):
+        parse_message({"messageType": "X", "messageBody": "{}", "x": lists(MAX_DEPTH)})
+    assert parse_message(_push("X", lists(MAX_DEPTH))).body is not None
+    with pytest.raises(MalformedMessageError, match="messageBody nests deeper"):
+        parse_message(_push("X", lists(MAX_DEPTH + 1)))
+
+
+def test_a_mapping_that_is_not_json_is_refused() -> None:
+    with pytest.raises(MalformedMessageError, match="not JSON"):
+        parse_message({"messageType": "X", "messageBody": {"when": object()}})
+    with pytest.raises(MalformedMessageError, match="key that is not a string"):
+        parse_message({"messageType": "X", "messageBody": {1: "a"}})
+
+
+def test_integer_strings_are_plain_ascii_digits() -> None:
+    message = parse_message(_push("ORDER_CREATE", {"orderId": "1"}, messagePlatform="0"))
+    assert message.platform is MessagePlatform.TAOBAO
+    assert message.timestamp is not None and message.timestamp.year == 2026
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+_field_values = _json_values | st.sampled_from(
+    ["²", "9" * 5000, " 7", "1_000", "-1", "1e3", "1779263269913", "[" * 2000 + "]" * 2000]
+)
+_known_types = st.sampled_from([t.value for t in MessageType] + ["OTHER"])
+
+
+@st.composite
+def _push_documents(draw: st.DrawFn) -> Any:
+    """A valid push with some of its fields dropped or replaced by hostile values."""
+    body = draw(st.dictionaries(st.text(max_size=10), _json_values, max_size=4))
+    doc: dict[str, Any] = {
+        "messageType": draw(_known_types),
+        "messageBody": json.dumps(body),
+        "messagePlatform": 1,
+        "timestamp": "1779263269913",
+    }
+    for field in list(doc):
+        change = draw(st.sampled_from(["keep", "keep", "drop", "replace"]))
+        if change == "drop":
+            del doc[field]
+        elif change == "replace":
+            doc[field] = draw(_field_values | _json_values.map(json.dumps))
+    doc.update(draw(st.dictionaries(st.text(max_size=10), _json_values, max_size=2)))
+    return doc
+
+
+@settings(max_examples=300)
+@given(
+    st.one_of(
+        st.binary(max_size=200),
+        st.text(max_size=200),
+        _json_values.map(json.dumps),
+        _push_documents().map(json.dumps),
+        _push_documents(),
+    )
+)
+def test_parse_message_raises_only_malformed_message_error(data: Any) -> None:
+    try:
+        message = parse_message(data)
+    except MalformedMessageError:
+        return
+    assert isinstance(message, Message)
+    assert len(message.key) == 64
 
 
 def test_a_redelivery_has_the_same_key_even_with_a_new_timestamp() -> None:
@@ -385,3 +494,86 @@ async def test_sandbox_pushes_order_messages_end_to_end() -> None:
     assert isinstance(cancel, OrderMessage) and cancel.order.status is OrderStatus.CANCEL
     assert cancel.order.close_reason == "buyer changed their mind"
     assert isinstance(refund, RefundMessage) and refund.refund.refund_amount == 6561
+
+
+# -- hostile clients -------------------------------------------------------------------------
+
+
+async def test_hostile_pushes_are_answered_400_over_http() -> None:
+    async def ignore(message: Message) -> None:
+        raise AssertionError(f"a hostile push was delivered: {message.type}")
+
+    app = create_webhook_app(ignore)
+    async with running_app(app) as url, aiohttp.ClientSession() as session:
+        for name, body in HOSTILE_PUSHES.items():
+            async with session.post(url, data=body) as response:
+                assert response.status == 400, (name, await response.text())
+    assert app[RECEIVER_KEY].stats.rejected == len(HOSTILE_PUSHES)
+
+
+async def _closed_by_server(reader: asyncio.StreamReader) -> bytes:
+    """Everything the server sends until it closes the connection."""
+    return await reader.read()
+
+
+async def test_slow_and_idle_clients_are_disconnected(examples_dir: Path) -> None:
+    delivered: list[Message] = []
+
+    async def record(message: Message) -> None:
+        delivered.append(message)
+
+    app = create_webhook_app(record, body_timeout=0.5)
+    server = WebhookServer(app, header_timeout=0.5, idle_timeout=0.5)
+    push = _example(examples_dir, "ORDER_CREATE")
+    async with server:
+        streams = []
+
+        async def connect(data: bytes) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+            reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+            writer.write(data)
+            await writer.drain()
+            return reader, writer
+
+        headers = f"POST {PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\n".encode()
+        for _ in range(100):  # half-sent headers
+            streams.append(await connect(headers + b"Content-Type: applic"))
+        for _ in range(30):  # complete headers, half-sent body
+            streams.append(
+                await connect(headers + f"Content-Length: {len(push)}\r\n\r\n".encode() + push[:10])
+            )
+        for _ in range(30):  # nothing at all
+            streams.append(await connect(b""))
+        assert server.connections == 160
+
+        # A well-behaved client is served meanwhile, and then its idle keep-alive connection
+        # is closed too.
+        reader, writer = await connect(
+            headers + f"Content-Length: {len(push)}\r\n\r\n".encode() + push
+        )
+        answer = await _closed_by_server(reader)
+        assert answer.startswith(b"HTTP/1.1 200 OK") and answer.endswith(b"success")
+        writer.close()
+
+        answers = await asyncio.gather(*(_closed_by_server(r) for r, _ in streams))
+        for _, w in streams:
+            w.close()
+        assert answers[:100] == [b""] * 100  # headers never finished: nothing to answer
+        assert all(a.startswith(b"HTTP/1.1 408") for a in answers[100:130])
+        assert answers[130:] == [b""] * 30
+        while server.connections:  # noqa: ASYNC110 (the server sees every close, eventually)
+            await asyncio.sleep(0.01)
+        await app[RECEIVER_KEY].join()
+    # 100 half-sent headers; 30 answered 408 (aiohttp then lingers up to 10 s to read the rest
+    # of the body: the idle timeout ends that); 30 silent; the served client's keep-alive.
+    assert server.timed_out == 161
+    assert app[RECEIVER_KEY].stats.rejected == 30
+    assert [m.type for m in delivered] == [MessageType.ORDER_CREATE]
+
+
+def test_server_timeouts_must_be_positive() -> None:
+    async def nothing(message: Message) -> None: ...
+
+    with pytest.raises(ValueError, match="idle_timeout"):
+        WebhookServer(create_webhook_app(nothing), idle_timeout=0)
+    with pytest.raises(ValueError, match="body_timeout"):
+        create_webhook_app(nothing, body_timeout=-1)

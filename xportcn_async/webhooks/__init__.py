@@ -7,6 +7,7 @@
 """
 
 from .messages import (
+    MAX_DEPTH,
     ORDER_MESSAGE_TYPES,
     REFUND_MESSAGE_TYPES,
     MalformedMessageError,
@@ -30,9 +31,13 @@ from .receiver import (
     WebhookReceiver,
     create_webhook_app,
 )
+from .server import DEFAULT_HEADER_TIMEOUT, DEFAULT_IDLE_TIMEOUT, WebhookServer
 
 __all__ = [
+    "DEFAULT_HEADER_TIMEOUT",
+    "DEFAULT_IDLE_TIMEOUT",
     "DEFAULT_PATH",
+    "MAX_DEPTH",
     "ORDER_MESSAGE_TYPES",
     "RECEIVER_KEY",
     "REFUND_MESSAGE_TYPES",
@@ -50,6 +55,7 @@ __all__ = [
     "RefundMessage",
     "UnknownMessage",
     "WebhookReceiver",
+    "WebhookServer",
     "create_webhook_app",
     "parse_message",
 ]

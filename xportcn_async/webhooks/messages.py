@@ -19,7 +19,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
@@ -101,6 +101,9 @@ class RefundEvent:
     extras: dict[str, Any] = extras_field()
 
 
+_Event = TypeVar("_Event", OrderEvent, RefundEvent)
+
+
 @attrs.frozen(kw_only=True)
 class Message:
     """What every pushed message has.
@@ -160,9 +163,10 @@ class UnknownMessage(Message):
 def parse_message(data: bytes | str | Mapping[str, Any]) -> Message:
     """A pushed body (bytes, text, or the decoded JSON object) as a typed message.
 
-    Raises :class:`MalformedMessageError` when it is not JSON, not an object, lacks a
-    ``messageType`` or a ``messageBody``, has a timestamp or platform that is not a number,
-    or (for a known type) a ``messageBody`` that is not a JSON object.
+    Raises :class:`MalformedMessageError` (and nothing else, whatever the input) when it is
+    not JSON, not an object, nests deeper than :data:`MAX_DEPTH` levels, lacks a
+    ``messageType`` or a ``messageBody``, has a timestamp or platform that is not a plain
+    integer, or (for a known type) a ``messageBody`` that is not a JSON object.
     """
     doc = _document(data)
     message_type = doc.get("messageType")
@@ -185,35 +189,49 @@ def parse_message(data: bytes | str | Mapping[str, Any]) -> Message:
         "raw": doc,
     }
     if kind in ORDER_MESSAGE_TYPES:
-        return OrderMessage(order=converter.structure(body, OrderEvent), **common)
+        return OrderMessage(order=_event(body, OrderEvent), **common)
     if kind in REFUND_MESSAGE_TYPES:
-        return RefundMessage(refund=converter.structure(body, RefundEvent), **common)
+        return RefundMessage(refund=_event(body, RefundEvent), **common)
     return UnknownMessage(**common)
 
 
+MAX_DEPTH = 64
+"""How deeply a push (and its decoded ``messageBody``) may nest. Real pushes nest a few
+levels; the limit keeps hostile bodies from exhausting the stack later (in ``json.dumps``,
+in a handler, or when an inbox stores the message)."""
+
+_MAX_DIGITS = 19
+"""An integer field's string form is at most this many ASCII digits (an int64)."""
+
+
 def _document(data: bytes | str | Mapping[str, Any]) -> Mapping[str, Any]:
-    if isinstance(data, Mapping):
-        return data
-    try:
-        doc = json.loads(data)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise MalformedMessageError(f"the push is not JSON: {exc}") from None
-    if not isinstance(doc, dict):
+    doc: Any = data
+    if not isinstance(data, Mapping):
+        try:
+            doc = json.loads(data)
+        except RecursionError:
+            raise _too_deep("the push") from None
+        except ValueError as exc:  # UnicodeDecodeError is a ValueError
+            raise MalformedMessageError(f"the push is not JSON: {exc}") from None
+    if not isinstance(doc, Mapping):
         raise MalformedMessageError(f"the push is a JSON {type(doc).__name__}, not an object")
+    _check_json(doc, "the push")
     return doc
 
 
 def _body(value: Any, *, required: bool) -> Any:
     if isinstance(value, str):
         try:
-            decoded = json.loads(value)
+            value = json.loads(value)
+        except RecursionError:
+            raise _too_deep("messageBody", field="messageBody") from None
         except ValueError as exc:
-            if required:
-                raise MalformedMessageError(
-                    f"messageBody is not a JSON document: {exc}", field="messageBody"
-                ) from None
-            return value
-        value = decoded
+            if not required:
+                return value  # an unknown type's body may be any string
+            raise MalformedMessageError(
+                f"messageBody is not a JSON document: {exc}", field="messageBody"
+            ) from None
+    _check_json(value, "messageBody", field="messageBody")
     if required and not isinstance(value, dict):
         raise MalformedMessageError(
             f"messageBody must be a JSON object, got {type(value).__name__}", field="messageBody"
@@ -221,12 +239,61 @@ def _body(value: Any, *, required: bool) -> Any:
     return value
 
 
+def _too_deep(what: str, field: str | None = None) -> MalformedMessageError:
+    return MalformedMessageError(f"{what} nests deeper than {MAX_DEPTH} levels", field=field)
+
+
+def _check_json(value: Any, what: str, field: str | None = None) -> None:
+    """Refuse values nested deeper than MAX_DEPTH or that are not JSON (a caller may pass any
+    mapping). Iterative, so that no input can exhaust the stack here."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, Mapping):
+            children: Any = item.values()
+            if not all(isinstance(k, str) for k in item):
+                raise MalformedMessageError(
+                    f"{what} has an object key that is not a string", field=field
+                )
+        elif isinstance(item, list):
+            children = item
+        elif item is None or isinstance(item, (str, int, float)):
+            continue
+        else:
+            raise MalformedMessageError(
+                f"{what} holds a {type(item).__name__}, not JSON", field=field
+            )
+        if depth > MAX_DEPTH:
+            raise _too_deep(what, field)
+        stack.extend((child, depth + 1) for child in children)
+
+
+def _event(body: dict[str, Any], model: type[_Event]) -> _Event:
+    # The event models are tolerant (a field that does not fit is kept in ``extras``), so
+    # this fails only on a converter fault; still, no input may raise anything but
+    # MalformedMessageError out of parse_message.
+    try:
+        return converter.structure(body, model)
+    except Exception as exc:
+        raise MalformedMessageError(
+            f"messageBody does not fit {model.__name__}: {type(exc).__name__}",
+            field="messageBody",
+        ) from None
+
+
 def _integer(value: Any, field: str, what: str) -> int:
+    """A plain integer: a JSON integer, or a string of at most _MAX_DIGITS ASCII digits (no
+    sign, space, underscore or other Unicode digit such as "²")."""
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.strip().isdigit():
+    if (
+        isinstance(value, str)
+        and 0 < len(value) <= _MAX_DIGITS
+        and value.isascii()
+        and value.isdigit()
+    ):
         return int(value)
-    raise MalformedMessageError(f"{field} must be {what}, got {value!r}"[:200], field=field)
+    raise MalformedMessageError(f"{field} must be {what}, got {value!r:.100}", field=field)
 
 
 def _timestamp(value: Any) -> datetime | None:
@@ -248,6 +315,7 @@ def _platform(value: Any) -> MessagePlatform | None:
 
 
 __all__ = [
+    "MAX_DEPTH",
     "ORDER_MESSAGE_TYPES",
     "REFUND_MESSAGE_TYPES",
     "MalformedMessageError",

@@ -13,8 +13,9 @@ already accepted::
     app = create_webhook_app(on_message)        # POST /xportcn/messages
     web.run_app(app, port=8080)
 
-Answers: 200 accepted (or a duplicate, dropped); 400 not JSON, or not a message; 413 a body
-over ``max_body_size``; 503 too many messages waiting (Xportcn will retry later) or the
+Answers: 200 accepted (or a duplicate, dropped); 400 not JSON, or not a message; 408 the body
+did not arrive within ``body_timeout`` (the connection is closed); 413 a body over
+``max_body_size``; 503 too many messages waiting (Xportcn will retry later) or the
 receiver is shutting down. An exception raised by ``on_message`` is logged, never
 propagated.
 """
@@ -85,7 +86,7 @@ class ReceiverStats:
     accepted: int
     duplicates: int
     rejected: int
-    """Answered 400 or 413."""
+    """Answered 400, 408 or 413."""
     refused: int
     """Answered 503 (too many waiting, or shutting down)."""
     handled: int
@@ -109,6 +110,9 @@ class WebhookReceiver:
       answered 503 (not recorded, so Xportcn's retry is accepted later).
     - ``dedupe``: a :class:`DedupeStore` (default: :class:`MemoryDedupeStore`).
     - ``max_body_size``: bytes; a larger body is answered 413.
+    - ``body_timeout``: seconds for a push's body to arrive once its headers are in; a slower
+      one is answered 408 and its connection closed. (Header and idle timeouts belong to the
+      server: see :class:`~xportcn_async.webhooks.WebhookServer`.)
     - ``shutdown_timeout``: seconds :meth:`aclose` waits for running handlers before
       cancelling them.
     """
@@ -121,8 +125,11 @@ class WebhookReceiver:
         max_pending: int = 1000,
         dedupe: DedupeStore | None = None,
         max_body_size: int = 64 * 1024,
+        body_timeout: float = 10.0,
         shutdown_timeout: float = 10.0,
     ) -> None:
+        if not body_timeout > 0:
+            raise ValueError(f"body_timeout must be positive, got {body_timeout}")
         if max_concurrency < 1:
             raise ValueError(f"max_concurrency must be positive, got {max_concurrency}")
         if max_pending < 1:
@@ -135,6 +142,7 @@ class WebhookReceiver:
         self._semaphore: asyncio.Semaphore | None = None
         self.dedupe: DedupeStore = dedupe if dedupe is not None else MemoryDedupeStore()
         self.max_body_size = max_body_size
+        self.body_timeout = body_timeout
         self.shutdown_timeout = shutdown_timeout
         self._tasks: set[asyncio.Task[None]] = set()
         self._closing = False
@@ -158,7 +166,14 @@ class WebhookReceiver:
         if self._closing:
             self._refused += 1
             return web.Response(status=503, text="shutting down")
-        body = await self._read(request)
+        try:
+            body = await asyncio.wait_for(self._read(request), self.body_timeout)
+        except asyncio.TimeoutError:
+            self._rejected += 1
+            logger.warning("xportcn push rejected: no body after %g s", self.body_timeout)
+            response = web.Response(status=408, text="the body was not received in time")
+            response.force_close()
+            return response
         if body is None:
             self._rejected += 1
             return web.Response(
@@ -253,6 +268,7 @@ def create_webhook_app(
     max_pending: int = 1000,
     dedupe: DedupeStore | None = None,
     max_body_size: int = 64 * 1024,
+    body_timeout: float = 10.0,
     shutdown_timeout: float = 10.0,
 ) -> web.Application:
     """An ``aiohttp.web`` app that receives Xportcn pushes on ``POST path`` and calls
@@ -264,6 +280,7 @@ def create_webhook_app(
         max_pending=max_pending,
         dedupe=dedupe,
         max_body_size=max_body_size,
+        body_timeout=body_timeout,
         shutdown_timeout=shutdown_timeout,
     )
     app = web.Application()
