@@ -14,7 +14,7 @@ LATEST := .venv-latest
 $(STAMP): pyproject.toml constraints/test.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints/test.txt -e '.[test,dev]'
+	$(BIN)/python -m pip install --quiet -c constraints/test.txt -e '.[test,dev,cli]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -37,7 +37,7 @@ pytest: $(STAMP)
 $(LATEST)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(LATEST)
 	$(LATEST)/bin/python -m pip install --quiet --upgrade pip
-	$(LATEST)/bin/python -m pip install --quiet --upgrade -e '.[test]' aiohttp
+	$(LATEST)/bin/python -m pip install --quiet --upgrade -e '.[test,cli]' aiohttp
 	touch $(LATEST)/.installed
 
 test-latest: $(LATEST)/.installed

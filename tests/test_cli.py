@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -464,3 +466,103 @@ def test_version_and_the_environment_variables_in_book_help(
     assert "HTTP requests per second" in help_text
     assert "--sandbox-slow-seconds" in help_text.split("--sandbox-fault-slow P")[1]
     assert "API.md" not in help_text
+
+
+@pytest.fixture(scope="module")
+def sandbox_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    from tests.sandbox_process import sandbox_process
+
+    with sandbox_process(tmp_path_factory.mktemp("sandbox")) as url:
+        yield url
+
+
+def test_refused_credentials_stop_the_run_and_say_which_variables_were_read(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    sandbox_url: str,
+) -> None:
+    from xportcn_async.sandbox.core import DEMO_CREDENTIALS
+
+    monkeypatch.setenv("XPORTCN_ACCESS_KEY", DEMO_CREDENTIALS.access_key)
+    monkeypatch.setenv("XPORTCN_ACCESS_SECRET", "not-the-secret")
+    monkeypatch.delenv("XPORTCN_USER_ID", raising=False)
+    orders = write_orders(tmp_path / "orders.jsonl", EXAMPLE_LINES[:60])
+    code = main(["book", str(orders), "--base-url", sandbox_url, "--concurrency", "2"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "refused the credentials (error 401)" in err
+    assert "XPORTCN_ACCESS_KEY, XPORTCN_ACCESS_SECRET" in err
+    assert "not-the-secret" not in err
+    results = read_results(tmp_path / "orders.results.jsonl")
+    assert 5 <= len(results) <= 5 + 2  # stopped after 5 in a row, in-flight ones finished
+    assert {r["error_type"] for r in results} == {"AuthenticationError"}
+
+
+def test_a_booked_order_means_the_credentials_work_and_the_run_goes_on(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from xportcn_async.batch import Outcome, Status
+    from xportcn_async.commands.book import CredentialWatch
+    from xportcn_async.errors import AuthenticationError
+
+    def outcome(status: Status, error: BaseException | None = None) -> BookingOutcome:
+        return Outcome(index=0, key="k", item=None, status=status, error=error, attempts=1)  # type: ignore[arg-type]
+
+    refused = AuthenticationError("signature does not match", http_status=401)
+    watch = CredentialWatch(limit=3)
+    assert not any(watch.refused(outcome(Status.REJECTED, refused)) for _ in range(2))
+    assert not watch.refused(outcome(Status.FAILED))  # another error breaks the streak
+    assert not watch.refused(outcome(Status.REJECTED, refused))
+    assert not watch.refused(outcome(Status.REJECTED, refused))
+    assert watch.refused(outcome(Status.REJECTED, refused))
+    watch = CredentialWatch(limit=3)
+    watch.refused(outcome(Status.BOOKED))
+    assert not any(watch.refused(outcome(Status.REJECTED, refused)) for _ in range(5))
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def test_on_an_80_column_terminal_the_progress_and_summary_fit_the_width(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.setenv("TERM", "xterm-256color")
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    out, err = FakeTerminal(), FakeTerminal()
+    monkeypatch.setattr(sys, "stdout", out)
+    monkeypatch.setattr(sys, "stderr", err)
+    lines = EXAMPLE_LINES[:40]
+    lines[3] = "not json"
+    orders = write_orders(tmp_path / "orders.jsonl", lines)
+    assert main(["book", str(orders), "--sandbox"]) == 1
+    screen = [ANSI.sub("", part) for part in re.split(r"[\r\n]", err.getvalue() + out.getvalue())]
+    progress = [line for line in screen if "/40" in line]
+    assert progress and "40/40" in progress[-1] and "booked 39, rejected 1" in progress[-1]
+    table = [line for line in screen if line.startswith("│")]
+    assert any("booked" in line and "39" in line for line in table)
+    assert any("journal" in line for line in table)
+    too_wide = [line for line in progress + table if len(line) > 80]
+    assert not too_wide
+    assert "line 4: rejected: not JSON" in err.getvalue()
+
+
+def test_on_a_terminal_without_rich_it_prints_plain_lines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from xportcn_async.commands import display
+
+    monkeypatch.setattr(display, "_rich", lambda: None)  # the `cli` extra is not installed
+    out, err = FakeTerminal(), FakeTerminal()
+    monkeypatch.setattr(sys, "stdout", out)
+    monkeypatch.setattr(sys, "stderr", err)
+    orders = write_orders(tmp_path / "orders.jsonl", EXAMPLE_LINES[:5])
+    assert main(["book", str(orders), "--sandbox"]) == 0
+    assert "5/5 done" in err.getvalue() and "\x1b[" not in err.getvalue()
+    assert "  booked      5" in out.getvalue()

@@ -419,7 +419,12 @@ class _Booking:
         report = self.run.report
         err = sys.stderr
         if self.problems:
-            err.write(f"{self.problem_count} order(s) not booked; the first:\n")
+            first = (
+                f"; the first {len(self.problems)}"
+                if self.problem_count > len(self.problems)
+                else ""
+            )
+            err.write(f"{self.problem_count} order(s) not booked{first}:\n")
             err.write("\n".join(self.problems) + "\n")
             if self.results.error is None:
                 err.write(f"every outcome is in {self.results.path}\n")
@@ -467,14 +472,16 @@ class _Booking:
 
 
 def _refused_message(args: argparse.Namespace, base_url: str, watch: CredentialWatch) -> str:
-    status = watch.last.http_status if watch.last is not None else None
+    last = watch.last
+    code = last.code if last is not None and last.code is not None else None
+    code = code if code is not None else (last.http_status if last is not None else None)
     if args.sandbox:
         source = "the sandbox's demo credentials"
     else:
         names = [name for name in CREDENTIAL_ENV_VARS if os.environ.get(name)]
         source = "the environment variables " + ", ".join(names)
     return (
-        f"xportcn: {base_url} refused the credentials (HTTP {status}) for {watch.streak} "
+        f"xportcn: {base_url} refused the credentials (error {code}) for {watch.streak} "
         f"orders in a row and none was booked, so no new orders were started. "
         f"The credentials were read from {source}; check the access key and secret.\n"
     )

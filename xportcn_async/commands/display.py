@@ -37,6 +37,7 @@ def _rich() -> Any | None:
         import rich.console
         import rich.progress
         import rich.table
+        import rich.text
     except ImportError:
         return None
     return rich
@@ -85,8 +86,8 @@ class RichProgress:
         self.progress = Progress(
             BarColumn(bar_width=None),
             MofNCompleteColumn(),
-            TextColumn("{task.fields[rate]}"),
-            TextColumn("{task.fields[counts]}"),
+            TextColumn("{task.fields[rate]}", markup=False),
+            TextColumn("{task.fields[counts]}", markup=False),
             TimeRemainingColumn(),
             console=self.console,
             expand=True,
@@ -120,7 +121,7 @@ def print_table(title: str, rows: Sequence[tuple[str, str]], stream: TextIO) -> 
         table.add_column(style="bold", no_wrap=True)
         table.add_column(overflow="fold")
         for key, value in rows:
-            table.add_row(key, value)
+            table.add_row(rich.text.Text(key), rich.text.Text(value))  # no markup in paths
         rich.console.Console(file=stream, highlight=False).print(table)
         return
     width = max(len(k) for k, _ in rows)
