@@ -35,7 +35,7 @@ from typing import Any, Generic, TypeVar
 
 import attrs
 
-from .client import CallContext, call_context
+from .client import CallContext, RateLimiterLike, call_context
 from .errors import APIError, OutcomeUnknownError, ValidationError, XportcnError
 from .retry import ErrorKind, classify
 
@@ -232,6 +232,17 @@ class BatchAbort(Exception):
         self.error = error
 
 
+def _limiter(rate_limit: float | RateLimiterLike | None, burst: int) -> RateLimiterLike | None:
+    """A number is a local :class:`RateLimiter`; any other limiter paces itself."""
+    if rate_limit is None:
+        return None
+    if isinstance(rate_limit, (int, float)):
+        return RateLimiter(rate_limit, burst)
+    if burst != 1:
+        raise ValueError("burst applies to a numeric rate_limit only, not to a limiter object")
+    return rate_limit
+
+
 Verdict = tuple[Status, Any, BaseException | None]
 Precheck = Callable[[T, str], "Verdict | None"]
 
@@ -248,7 +259,7 @@ class BatchRun(Generic[T, R]):
         items: Iterable[T] | AsyncIterable[T],
         *,
         concurrency: int,
-        rate_limit: float | None,
+        rate_limit: float | RateLimiterLike | None,
         burst: int,
         ordered: bool,
         window: int | None,
@@ -263,7 +274,7 @@ class BatchRun(Generic[T, R]):
         self._fn = fn
         self._items = items
         self._concurrency = concurrency
-        self._limiter = RateLimiter(rate_limit, burst) if rate_limit is not None else None
+        self._limiter = _limiter(rate_limit, burst)
         self._ordered = ordered
         self._window = concurrency if window is None else window
         if self._window < 0:
@@ -512,7 +523,7 @@ def batch(
     items: Iterable[T] | AsyncIterable[T],
     *,
     concurrency: int = 64,
-    rate_limit: float | None = None,
+    rate_limit: float | RateLimiterLike | None = None,
     burst: int = 1,
     ordered: bool = False,
     window: int | None = None,
@@ -522,7 +533,9 @@ def batch(
 
     ``rate_limit`` is in HTTP requests per second, counted over the requests the items send
     through an :class:`~xportcn_async.XportcnClient` (``burst`` may go back to back after an
-    idle spell; by default none above the rate). ``window`` (default: ``concurrency``) bounds
+    idle spell; by default none above the rate), or a limiter object such as
+    :class:`~xportcn_async.ratelimit.SharedRateLimiter` (anything with ``async def
+    acquire()``), which paces itself. ``window`` (default: ``concurrency``) bounds
     how far inputs are read ahead of the consumer. ``key`` names each item in its outcome (default:
     the item's ``key`` attribute, if any).
     """

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from .batch import BatchAbort, BatchRun, Outcome, Status, Verdict
-from .client import call_context
+from .client import RateLimiterLike, call_context
 from .converter import validate
 from .errors import (
     ConfigurationError,
@@ -276,7 +276,7 @@ def book_many(
     requests: Iterable[BookingInput] | AsyncIterable[BookingInput],
     *,
     concurrency: int = 64,
-    rate_limit: float | None = None,
+    rate_limit: float | RateLimiterLike | None = None,
     burst: int = 1,
     ordered: bool = False,
     window: int | None = None,

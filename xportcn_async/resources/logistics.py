@@ -24,6 +24,7 @@ from ._base import Resource
 if TYPE_CHECKING:
     from ..batch import BatchRun
     from ..bulk import BookingInput, Journal
+    from ..client import RateLimiterLike
 
 
 class LogisticsResource(Resource):
@@ -73,7 +74,7 @@ class LogisticsResource(Resource):
         requests: Iterable[BookingInput] | AsyncIterable[BookingInput],
         *,
         concurrency: int = 64,
-        rate_limit: float | None = None,
+        rate_limit: float | RateLimiterLike | None = None,
         burst: int = 1,
         ordered: bool = False,
         window: int | None = None,
@@ -91,7 +92,9 @@ class LogisticsResource(Resource):
 
         - ``concurrency``: bookings in flight at once. ``rate_limit``: HTTP requests per
           second (previews, bookings and retries all count), ``burst`` of them back to back
-          at most (default 1: no burst above the rate).
+          at most (default 1: no burst above the rate); or a limiter object, such as a
+          :class:`~xportcn_async.ratelimit.SharedRateLimiter` shared through Redis by every
+          process that books for the account.
         - ``ordered``: yield in input order. ``window`` (default: ``concurrency``) bounds how
           far input is read ahead of the consumer: ``concurrency + window`` items at most.
         - ``journal``: a JSONL path (or :class:`~xportcn_async.bulk.Journal`). Outcomes are
