@@ -488,7 +488,8 @@ def test_refused_credentials_stop_the_run_and_say_which_variables_were_read(
     monkeypatch.setenv("XPORTCN_ACCESS_SECRET", "not-the-secret")
     monkeypatch.delenv("XPORTCN_USER_ID", raising=False)
     orders = write_orders(tmp_path / "orders.jsonl", EXAMPLE_LINES[:60])
-    code = main(["book", str(orders), "--base-url", sandbox_url, "--concurrency", "2"])
+    monkeypatch.setenv("XPORTCN_BASE_URL", sandbox_url)  # as a user points the CLI elsewhere
+    code = main(["book", str(orders), "--concurrency", "2"])
     err = capsys.readouterr().err
     assert code == 1
     assert "refused the credentials (error 401)" in err

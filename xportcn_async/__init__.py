@@ -1,6 +1,13 @@
 """xportcn-async: the async Python SDK for the Xportcn KA open API."""
 
-from .client import DEFAULT_BASE_URL, RequestEvent, ResponseEvent, XportcnClient
+from .client import (
+    DEFAULT_BASE_URL,
+    PlainHTTPWarning,
+    RawResponse,
+    RequestEvent,
+    ResponseEvent,
+    XportcnClient,
+)
 from .converter import from_wire, to_wire, validate
 from .credentials import Credentials
 from .endpoints import ENDPOINTS, Endpoint
@@ -63,8 +70,10 @@ __all__ = [
     "MalformedResponseError",
     "NotFoundError",
     "OutcomeUnknownError",
+    "PlainHTTPWarning",
     "PreviewRejectedError",
     "RateLimitError",
+    "RawResponse",
     "Request",
     "RequestEvent",
     "RequestTimeoutError",

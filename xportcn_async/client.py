@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import time
-from collections.abc import Callable, Mapping
+import warnings
+from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from types import TracebackType
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, ParamSpec, Protocol, TypeVar
 from urllib.parse import urlencode, urlsplit
 
 import attrs
@@ -35,9 +37,44 @@ from .transports import AiohttpTransport, Request, Response, Timeout, Transport
 from .transports._base import redact
 
 DEFAULT_BASE_URL = "https://www.xportcn.com/api"
+ENV_BASE_URL = "XPORTCN_BASE_URL"
+"""The base URL when ``base_url`` is not given (for example the sandbox's)."""
+ENV_ALLOW_HTTP = "XPORTCN_ALLOW_HTTP"
+"""``1`` allows a plain-HTTP base URL on a host that is not loopback (``allow_http=True``)."""
 
 logger = logging.getLogger("xportcn_async")
 T = TypeVar("T")
+P = ParamSpec("P")
+
+
+class PlainHTTPWarning(UserWarning):
+    """A client was allowed to send signed requests over plain HTTP to a host that is not
+    loopback: anyone on the path can read the bodies and replay the signatures."""
+
+
+@attrs.frozen(kw_only=True)
+class RawResponse(Generic[T]):
+    """A call's result with the HTTP response it was read from
+    (:meth:`XportcnClient.with_raw_response`)."""
+
+    status: int
+    headers: Mapping[str, str]
+    """Looked up with lower-case names."""
+    request_id: str | None
+    parsed: T
+    """What the call returns."""
+    attempts: int
+    """HTTP attempts the call took (retries included); the response is the last one's."""
+
+
+@attrs.define
+class _RawCapture:
+    response: Response | None = None
+    request_id: str | None = None
+    attempts: int = 0
+
+
+_raw_capture: ContextVar[_RawCapture | None] = ContextVar("xportcn_raw_capture", default=None)
 
 
 @attrs.frozen(kw_only=True)
@@ -122,11 +159,15 @@ class XportcnClient:
     requests share one connection pool.
 
     - ``credentials``: defaults to :meth:`Credentials.from_env`.
-    - ``base_url``: HTTPS, or plain HTTP on a loopback address (the local sandbox).
+    - ``base_url``: defaults to ``$XPORTCN_BASE_URL``, else production. HTTPS, or plain HTTP
+      on a loopback address (the local sandbox); plain HTTP elsewhere (a sandbox container
+      in a compose network) only with ``allow_http=True`` or ``XPORTCN_ALLOW_HTTP=1``, and a
+      :class:`PlainHTTPWarning`.
     - ``transport``: defaults to :class:`AiohttpTransport` (closed with the client; a
       transport you pass in is yours to close).
     - ``timeout``: a :class:`Timeout` or total seconds, per attempt.
-    - ``retry``: a :class:`RetryPolicy`.
+    - ``retry``: a :class:`RetryPolicy`; ``max_retries``: a shortcut that replaces its
+      ``max_retries`` (``0`` turns retries off).
     - ``retry_ambiguous``: also retry non-idempotent calls (bookings) whose outcome is unknown.
       Only for accounts that deduplicate bookings by ``renderId``. The default is
       :data:`inferred.SERVER_DEDUPLICATES_BOOKINGS` (false).
@@ -140,19 +181,28 @@ class XportcnClient:
         self,
         credentials: Credentials | None = None,
         *,
-        base_url: str = DEFAULT_BASE_URL,
+        base_url: str | None = None,
         transport: Transport | None = None,
         timeout: Timeout | float | None = None,
         retry: RetryPolicy | None = None,
+        max_retries: int | None = None,
         retry_ambiguous: bool = inferred.SERVER_DEDUPLICATES_BOOKINGS,
         signer: Signer | None = None,
         paths: Mapping[str, str] | None = None,
         on_request: RequestHook | None = None,
         on_response: ResponseHook | None = None,
         connection_limit: int = 100,
+        allow_http: bool | None = None,
     ) -> None:
         self.credentials = credentials if credentials is not None else Credentials.from_env()
-        self.base_url = _check_base_url(base_url)
+        if base_url is None:
+            base_url = os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL
+        if allow_http is None:
+            allow_http = os.environ.get(ENV_ALLOW_HTTP, "").strip().lower() in ("1", "true", "yes")
+        self.base_url = _check_base_url(base_url, allow_http=allow_http)
+        retry = retry or RetryPolicy()
+        if max_retries is not None:
+            retry = attrs.evolve(retry, max_retries=max_retries)
         self._signer: Signer = signer or DefaultSigner()
         self._endpoints = _with_paths(paths or {})
         self._on_request = on_request
@@ -161,7 +211,7 @@ class XportcnClient:
         self._shared = _Shared(transport or AiohttpTransport(limit=connection_limit), owns)
         self._options = _Options(
             timeout=_as_timeout(timeout) or Timeout(),
-            retry=retry or RetryPolicy(),
+            retry=retry,
             retry_ambiguous=retry_ambiguous,
         )
         self._init_resources()
@@ -202,6 +252,36 @@ class XportcnClient:
         )
         clone._init_resources()
         return clone
+
+    async def with_raw_response(
+        self, method: Callable[P, Awaitable[T]], /, *args: P.args, **kwargs: P.kwargs
+    ) -> RawResponse[T]:
+        """Call ``method`` (any client call: ``client.logistics.book``, ``client.call``, ...)
+        and return its result together with the HTTP status, headers and request id of the
+        response it was read from::
+
+            raw = await client.with_raw_response(client.logistics.book, order)
+            raw.status, raw.headers["content-type"], raw.request_id, raw.parsed.order_id
+
+        For a call made of several requests (``orders.preview_and_create``) it is the last
+        response. Errors are raised as usual (an :class:`APIError` carries ``http_status``
+        and ``request_id``)."""
+        capture = _RawCapture()
+        token = _raw_capture.set(capture)
+        try:
+            parsed = await method(*args, **kwargs)
+        finally:
+            _raw_capture.reset(token)
+        response = capture.response
+        if response is None:
+            raise ConfigurationError("with_raw_response: the call sent no request")
+        return RawResponse(
+            status=response.status,
+            headers=response.headers,
+            request_id=capture.request_id,
+            parsed=parsed,
+            attempts=capture.attempts,
+        )
 
     def __repr__(self) -> str:
         return (
@@ -355,6 +435,10 @@ class XportcnClient:
                 else:
                     elapsed = time.monotonic() - started
                     self._report(endpoint, attempt, elapsed, response, None, env.request_id)
+                    capture = _raw_capture.get()
+                    if capture is not None:
+                        capture.response, capture.attempts = response, attempt
+                        capture.request_id = env.request_id
                     return env if attempt == 1 else attrs.evolve(env, attempts=attempt)
             # Decided and raised outside the ``except`` blocks, so that no SDK error gets an
             # implicit ``__context__`` (a transport's exceptions may hold the signed URL).
@@ -484,13 +568,22 @@ def _query(params: Mapping[str, str]) -> str:
     return urlencode(params)
 
 
-def _check_base_url(url: str) -> str:
+def _check_base_url(url: str, *, allow_http: bool = False) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise ConfigurationError(f"base_url must be an http(s) URL, got {url!r}")
     if parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "localhost", "::1"):
-        raise ConfigurationError(
-            f"base_url {url!r} uses plain HTTP; only loopback addresses (the local sandbox) may"
+        if not allow_http:
+            raise ConfigurationError(
+                f"base_url {url!r} uses plain HTTP; only loopback addresses (the local sandbox) "
+                f"may, unless you pass allow_http=True or set {ENV_ALLOW_HTTP}=1 (for a sandbox "
+                "in a private network)"
+            )
+        warnings.warn(
+            f"base_url {url!r} uses plain HTTP: request bodies and signatures travel "
+            "unencrypted (allowed by allow_http / " + ENV_ALLOW_HTTP + ")",
+            PlainHTTPWarning,
+            stacklevel=3,
         )
     return url.rstrip("/")
 

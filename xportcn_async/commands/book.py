@@ -26,7 +26,7 @@ from typing import Any, BinaryIO
 
 from ..batch import BatchRun, Status
 from ..bulk import BookingInput, BookingOutcome, InvalidInput, Journal, outcome_record
-from ..client import DEFAULT_BASE_URL, XportcnClient
+from ..client import DEFAULT_BASE_URL, ENV_ALLOW_HTTP, ENV_BASE_URL, XportcnClient
 from ..converter import from_wire
 from ..credentials import ENV_ACCESS_KEY, ENV_ACCESS_SECRET, ENV_USER_ID, Credentials
 from ..errors import (
@@ -364,7 +364,7 @@ async def _run(
         booking = _Booking(run, results, journal)
         with _interrupts(run) as interrupted:
             await booking.consume(line_numbers, total)
-        return booking.finish(args, total, base_url, interrupted())
+        return booking.finish(args, total, client.base_url, interrupted())
 
 
 class _Booking:
@@ -515,10 +515,10 @@ def _interrupts(run: BatchRun[Any, Any]) -> Generator[Any, None, None]:
 @contextlib.asynccontextmanager
 async def _target(
     args: argparse.Namespace, credentials: Credentials | None
-) -> AsyncIterator[tuple[Credentials, str]]:
+) -> AsyncIterator[tuple[Credentials, str | None]]:
     if not args.sandbox:
         assert credentials is not None
-        yield credentials, args.base_url or DEFAULT_BASE_URL
+        yield credentials, args.base_url  # None: $XPORTCN_BASE_URL, else production
         return
     from ..sandbox import serve
     from ..sandbox.cli import faults_from_args, latency_from_args
@@ -537,6 +537,8 @@ environment variables (read without --sandbox):
   {ENV_ACCESS_KEY}     the access key of your Xportcn account
   {ENV_ACCESS_SECRET}  its secret
   {ENV_USER_ID}        the sub-account (user id) to act as (optional)
+  {ENV_BASE_URL}       the API base URL when --base-url is not given
+  {ENV_ALLOW_HTTP}     1 allows a plain-HTTP base URL that is not loopback
 
 The journal: by default, outcomes are journalled next to the results
 (RESULTS with .journal.jsonl). Rerunning the same command after a crash is
@@ -561,7 +563,9 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         "--sandbox", action="store_true", help="book against an in-process local sandbox"
     )
     book.add_argument(
-        "--base-url", default=None, help=f"API base URL (default: production, {DEFAULT_BASE_URL})"
+        "--base-url",
+        default=None,
+        help=f"API base URL (default: ${ENV_BASE_URL}, else production, {DEFAULT_BASE_URL})",
     )
     book.add_argument("--concurrency", type=int, default=32, help="bookings in flight (default 32)")
     book.add_argument(

@@ -46,8 +46,10 @@ class FreightInfo:
     """The chosen international logistics service."""
 
     service_id: str | None = None
-    company_name: str | None = None
-    service_category: str | None = None
+    company_name: str | None = ""
+    """Sent as ``""`` unless set, as in the docs' example (a server may require the key)."""
+    service_category: str | None = ""
+    """Sent as ``""`` unless set, like ``company_name``."""
     extras: dict[str, Any] = extras_field()
 
 

@@ -178,7 +178,9 @@ class RenderedItem:
 class FreightPreview:
     """A freight quote for an order; book it with its ``render_id``. Shape inferred."""
 
-    render_id: str | None = None
+    render_id: str
+    """Always there: a successful preview without a ``renderId`` is a
+    :class:`~xportcn_async.MalformedResponseError` (nothing could be booked with it)."""
     total_freight: Money | None = None
     render_items: list[RenderedItem] = wire_field(factory=list)
     extras: dict[str, Any] = extras_field()
