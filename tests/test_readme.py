@@ -84,7 +84,7 @@ def test_each_complete_program_runs_against_the_sandbox(
 def test_the_quickstart_books_an_order_at_the_price_the_readme_gives(
     tmp_path: Path, sandbox_env: dict[str, str]
 ) -> None:
-    line, code = PROGRAMS[0]
+    code = PROGRAMS[0][1]
     assert "Credentials.from_env()" in code and "client.logistics.book(" in code
     program = tmp_path / "quickstart.py"
     program.write_text(code, encoding="utf-8")
