@@ -1,8 +1,9 @@
 """Checking the system parameters of a request (API.md §2), with the SDK's own signing rule
 (:func:`xportcn_async.signing.signature`).
 
-401: a missing parameter, an unknown access key or user id, a wrong signature, query
-parameters that disagree with the headers (query-signed endpoints), a replayed nonce.
+401: a missing or non-ASCII parameter, a timestamp that is not a plain integer, an unknown
+access key or user id, a wrong signature, query parameters that disagree with the headers
+(query-signed endpoints), a replayed nonce.
 403: a timestamp more than ``window`` seconds away from the sandbox clock.
 """
 
@@ -15,6 +16,7 @@ from collections.abc import Callable, Mapping
 
 from ..credentials import Credentials
 from ..signing import TimestampUnit, signature
+from .body import digits
 from .registry import SandboxError
 
 __all__ = ["Authenticator", "NonceCache"]
@@ -78,6 +80,10 @@ class Authenticator:
         if missing:
             raise SandboxError(401, f"missing header(s): {', '.join(missing)}")
         assert access_key and timestamp and nonce and sig
+        # aiohttp decodes header bytes that are not UTF-8 to lone surrogates, which the
+        # signature could not even encode: the signed parameters are ASCII, as sent.
+        if not (access_key + timestamp + nonce + sig).isascii():
+            raise SandboxError(401, "the signed headers must be ASCII")
         if access_key != creds.access_key:
             raise SandboxError(401, "unknown access-key")
         user_id = headers.get("user-id")
@@ -91,9 +97,10 @@ class Authenticator:
             )
         if query_signed and (query.get("timestamp") != timestamp or query.get("sign") != sig):
             raise SandboxError(401, "query parameters timestamp and sign must repeat the headers")
-        if not timestamp.isdigit():
+        sent_at = digits(timestamp)
+        if sent_at is None:
             raise SandboxError(401, f"timestamp must be an integer in {self._unit}")
-        skew = abs(int(timestamp) / self._scale - self._clock())
+        skew = abs(sent_at / self._scale - self._clock())
         if skew > self._window:
             raise SandboxError(
                 403,

@@ -4,11 +4,25 @@
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from .body import MAX_INTEGER, digits
 from .registry import SandboxError
 
-__all__ = ["at", "bad", "id_string", "integer", "items", "obj", "positive_int", "string"]
+__all__ = [
+    "as_numeric_id",
+    "at",
+    "bad",
+    "id_string",
+    "integer",
+    "items",
+    "non_negative_decimal",
+    "numeric_id",
+    "obj",
+    "positive_int",
+    "string",
+]
 
 
 def bad(path: str, message: str) -> SandboxError:
@@ -71,6 +85,36 @@ def id_string(body: dict[str, Any], key: str, path: str = "") -> str:
     if not isinstance(value, str) or not value.strip():
         raise bad(at(path, key), f"must be a non-empty string, got {value!r}"[:200])
     return value
+
+
+def numeric_id(body: dict[str, Any], key: str, path: str = "") -> int:
+    """A required numeric id, sent as an integer or as a string of ASCII digits."""
+    return as_numeric_id(_get(body, path, key, True), at(path, key))
+
+
+def as_numeric_id(value: Any, where: str) -> int:
+    """``value`` (found at ``where``) as a numeric id: an integer, or a string of ASCII
+    digits, within the range of :func:`~.body.digits`."""
+    number = digits(value) if isinstance(value, str) else value
+    if isinstance(number, bool) or not isinstance(number, int) or number < 0:
+        raise bad(where, f"must be a numeric id, got {value!r}"[:200])
+    return number
+
+
+def non_negative_decimal(body: dict[str, Any], key: str, path: str = "") -> Decimal | None:
+    """An optional non-negative decimal, sent as a number or a string (``"12.50"``), at most
+    :data:`~.body.MAX_INTEGER`; ``None`` when absent or ``""``."""
+    value = body.get(key)
+    if value is None or value == "":
+        return None
+    try:
+        number = Decimal(value if isinstance(value, str) else str(value))
+    except InvalidOperation:
+        number = Decimal("NaN")
+    if isinstance(value, bool) or not number.is_finite() or not 0 <= number <= MAX_INTEGER:
+        message = f"must be a non-negative number up to {MAX_INTEGER}, got {value!r}"
+        raise bad(at(path, key), message[:200])
+    return number
 
 
 def integer(body: dict[str, Any], key: str, path: str = "", *, required: bool = True) -> int | None:

@@ -11,7 +11,6 @@ faults are carried out by the caller: :meth:`handle` or the aiohttp view).
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import random
 import time
@@ -28,6 +27,7 @@ from ..signing import TimestampUnit
 from ..transports import Request, Response
 from . import replies
 from .auth import Authenticator
+from .body import decode_body
 from .faults import FaultKind, Faults, Latency
 from .registry import HANDLERS, OperationHandler, Reply, SandboxError
 from .state import SandboxState, SandboxStats
@@ -173,7 +173,10 @@ class Sandbox:
             return self._url_routes[url]
         except KeyError:
             pass
-        path = urlsplit(url).path
+        try:
+            path = urlsplit(url).path
+        except ValueError:  # not a URL at all ("http://[x/...")
+            return None
         route = self.routes.get(path)
         if route is None:
             # Also serve base URLs without /api (for example "https://sandbox.invalid").
@@ -197,16 +200,14 @@ class Sandbox:
         carry out ``drop_after`` and ``slow`` (the reply is ready; the state has changed).
         ``headers`` must be looked up by lower-case names."""
         state = self.state
-        state.requests_total += 1
+        state.count_request(_UNKNOWN if route is None else route.endpoint.name)
         request_id = state.new_request_id()
         if route is None:
-            state.requests_by_operation[_UNKNOWN] += 1
             state.requests_by_status[200] += 1
             style = replies.style_for_path(path)
             return replies.error(style, 404, "no such endpoint", request_id), None
         endpoint = route.endpoint
         name = endpoint.name
-        state.requests_by_operation[name] += 1
         fault = self._faults.draw(self._fault_rng, name) if self._faults is not None else None
         if self._latency is not None:
             await self.sleep(self._latency.draw(self._latency_rng))
@@ -226,6 +227,15 @@ class Sandbox:
                 f" fault={fault.value}" if fault else "",
             )
         return response, fault
+
+    def refuse(self, route: Route | None, path: str, status: int, message: str) -> Response:
+        """Count and answer a request whose body could not be read (too large, or not
+        decodable in its ``Content-Encoding``): an error envelope with HTTP ``status``."""
+        state = self.state
+        state.count_request(_UNKNOWN if route is None else route.endpoint.name)
+        state.requests_by_status[status] += 1
+        style = replies.style_for_path(path) if route is None else route.endpoint.envelope
+        return replies.error(style, status, message, state.new_request_id(), http_status=status)
 
     def _faulty(
         self,
@@ -276,19 +286,21 @@ class Sandbox:
         style = endpoint.envelope
         try:
             self._auth.check(headers, query, query_signed=endpoint.auth == "Q")
-            result = route.handler(self.state, _decode(body))
+            result = route.handler(self.state, decode_body(body))
+            if isinstance(result, Reply):
+                return replies.ok(
+                    style, result.data, request_id, code=result.code, message=result.message
+                )
+            return replies.ok(style, result, request_id)
         except SandboxError as exc:
             return replies.error(style, exc.code, exc.message, request_id)
         except Exception:
+            # The last resort: a bug in the sandbox, never the client's input (the body is
+            # checked once, in decode_body, and the tests feed hostile input to prove it).
             logger.exception(
                 "sandbox: the %s handler failed (request_id=%s)", endpoint.name, request_id
             )
             return replies.error(style, 500, "internal sandbox error", request_id, http_status=500)
-        if isinstance(result, Reply):
-            return replies.ok(
-                style, result.data, request_id, code=result.code, message=result.message
-            )
-        return replies.ok(style, result, request_id)
 
     # -- holding replies -------------------------------------------------------------------
 
@@ -317,15 +329,3 @@ class Sandbox:
 def _wake(waiter: asyncio.Future[None]) -> None:
     if not waiter.done():
         waiter.set_result(None)
-
-
-def _decode(body: bytes) -> dict[str, Any]:
-    if not body.strip():
-        return {}
-    try:
-        doc = json.loads(body)
-    except ValueError as exc:
-        raise SandboxError(400, f"the request body is not valid JSON: {exc}") from None
-    if not isinstance(doc, dict):
-        raise SandboxError(400, "the request body must be a JSON object")
-    return doc

@@ -40,7 +40,6 @@ import zlib
 from collections import deque
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -617,39 +616,17 @@ def _paged(records: list[Any], page: int, size: int) -> dict[str, Any]:
     }
 
 
-def _offer_id(body: dict[str, Any], key: str, path: str = "") -> int:
-    value = body.get(key)
-    if isinstance(value, str) and value.isdigit():
-        return int(value)
-    number = c.integer(body, key, path)
-    assert number is not None
-    return number
-
-
 def _yuan(body: dict[str, Any], key: str) -> int | None:
     """A yuan amount sent as a decimal string (or number), in fen."""
-    value = body.get(key)
-    if value is None or value == "":
-        return None
-    try:
-        amount = Decimal(str(value))
-    except InvalidOperation:
-        raise c.bad(key, f"must be a decimal amount in yuan, got {value!r}"[:200]) from None
-    if not amount.is_finite() or amount < 0:
-        raise c.bad(key, f"must be a non-negative amount, got {value!r}"[:200])
-    return int(amount * 100)
+    amount = c.non_negative_decimal(body, key)
+    return None if amount is None else int(amount * 100)
 
 
 def _category_filter(body: dict[str, Any]) -> int | None:
     value = body.get("categoryId")
     if value is None or value == "":
         return None
-    if isinstance(value, int) and not isinstance(value, bool):
-        category_id = value
-    elif isinstance(value, str) and value.isdigit():
-        category_id = int(value)
-    else:
-        raise c.bad("categoryId", f"must be a category id, got {value!r}"[:200])
+    category_id = c.numeric_id(body, "categoryId")
     if category_id not in CATEGORIES:
         raise SandboxError(404, f"unknown categoryId {category_id}")
     return category_id
@@ -781,7 +758,7 @@ def _product(offer_id: int) -> Product:
 @operation("products.detail")
 def detail(state: SandboxState, body: dict[str, Any]) -> Any:
     c.string(body, "country", required=False)
-    return _product(_offer_id(body, "offerId")).detail()
+    return _product(c.numeric_id(body, "offerId")).detail()
 
 
 @operation("products.detail_multi")
@@ -791,20 +768,14 @@ def detail_multi(state: SandboxState, body: dict[str, Any]) -> Any:
         raise c.bad("offerIds", "must be a non-empty array of offer ids")
     if len(ids) > MAX_DETAIL_IDS:
         raise c.bad("offerIds", f"at most {MAX_DETAIL_IDS} ids per call, got {len(ids)}")
-    wanted = []
-    for i, value in enumerate(ids):
-        if isinstance(value, str) and value.isdigit():
-            value = int(value)
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise c.bad(c.at("offerIds", i), f"must be an offer id, got {value!r}"[:200])
-        wanted.append(value)
+    wanted = [c.as_numeric_id(value, c.at("offerIds", i)) for i, value in enumerate(ids)]
     products = catalogue()
     return [products[i].detail() for i in wanted if i in products]
 
 
 @operation("products.freight_estimate")
 def freight_estimate(state: SandboxState, body: dict[str, Any]) -> Any:
-    product = _product(_offer_id(body, "offerId"))
+    product = _product(c.numeric_id(body, "offerId"))
     quantity = c.positive_int(body, "totalNum")
     province = c.string(body, "toProvinceCode", required=False) or ""
     models = body.get("logisticsSkuNumModels")
@@ -882,7 +853,7 @@ def _preview(body: dict[str, Any]) -> _Preview:
     quantities: dict[int, int] = {}
     for i, cargo in enumerate(c.items(body, "cargoParamList")):
         path = c.at("cargoParamList", i)
-        offer_id = _offer_id(cargo, "offerId", path)
+        offer_id = c.numeric_id(cargo, "offerId", path)
         spec_id = c.string(cargo, "specId", path, required=False)
         quantity = _quantity(cargo, path)
         product = products.get(offer_id)
@@ -1076,11 +1047,9 @@ def list_orders(state: SandboxState, body: dict[str, Any]) -> Any:
 @operation("im.decrypt_open_uid")
 def decrypt_open_uid(state: SandboxState, body: dict[str, Any]) -> Any:
     open_uid = c.string(body, "openUid")
-    offer = c.id_string(body, "offerId")
+    offer_id = c.numeric_id(body, "offerId")
     assert open_uid is not None
-    if not offer.isdigit():
-        raise c.bad("offerId", f"must be a numeric offer id, got {offer!r}"[:200])
-    product = catalogue().get(int(offer))
+    product = catalogue().get(offer_id)
     if product is not None and product.seller.open_uid == open_uid:
         nickname = product.seller.nickname
     else:  # any other open uid decrypts to a stable made-up seller
@@ -1104,15 +1073,7 @@ def _inspection(body: dict[str, Any]) -> dict[str, Any] | None:
     c.string(info, "status", path, required=False)
     c.string(info, "failed_remark", path, required=False)
     for key in _SIZES:
-        value = info.get(key)
-        if value is None:
-            continue
-        try:
-            number = Decimal(value) if isinstance(value, str) else Decimal(str(value))
-        except InvalidOperation:
-            number = Decimal("NaN")
-        if isinstance(value, bool) or not number.is_finite() or number < 0:
-            raise c.bad(c.at(path, key), f"must be a non-negative number, got {value!r}"[:200])
+        c.non_negative_decimal(info, key, path)
     images = info.get("images")
     if images is not None and (
         not isinstance(images, list) or not all(isinstance(i, str) for i in images)

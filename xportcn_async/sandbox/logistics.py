@@ -208,6 +208,7 @@ def book(state: SandboxState, body: dict[str, Any]) -> Any:
     order = OrderRecord(order_id, render_id, tmall_order_id, body, booking)
     state.bookings[render_id] = order
     state.orders[order_id] = order
+    state.orders_by_upstream_order[tmall_order_id] += 1
     return booking
 
 

@@ -14,9 +14,12 @@ from typing import Any, TypeVar, cast
 
 import attrs
 
-__all__ = ["OrderRecord", "RenderRecord", "SandboxState", "SandboxStats"]
+__all__ = ["RATE_WINDOW_SECONDS", "OrderRecord", "RenderRecord", "SandboxState", "SandboxStats"]
 
 T = TypeVar("T")
+
+RATE_WINDOW_SECONDS = 3600
+"""How many one-second windows of request counts the sandbox keeps (the newest)."""
 
 
 @attrs.define(eq=False)
@@ -58,6 +61,12 @@ class SandboxStats:
       ``duplicate_booking_attempts`` the repeated ones (answered with the existing order, or
       409 when they name another ``tmallOrderId``).
     - ``bookings_by_render_id``: ``renderId`` -> booking attempts.
+    - ``upstream_orders_booked_more_than_once``: how many ``tmallOrderId`` values more than
+      one booking created an order for, whatever their ``renderId``: each is an upstream
+      order shipped twice (what exactly-once booking must keep at 0).
+    - ``requests_per_second``: epoch second (by the sandbox clock) -> API requests received
+      in it, faults included, for the last :data:`RATE_WINDOW_SECONDS` seconds with any
+      request: what a client's rate limit is measured against.
     """
 
     requests_total: int
@@ -71,11 +80,18 @@ class SandboxStats:
     bookings_by_render_id: dict[str, int]
     logistics_updates: int
     addresses: int
+    upstream_orders_booked_more_than_once: int
+    requests_per_second: dict[int, int]
 
     @property
     def renders_attempted_more_than_once(self) -> int:
         """How many ``renderId`` values were booked more than once (never a new order)."""
         return sum(1 for n in self.bookings_by_render_id.values() if n > 1)
+
+    @property
+    def requests_per_second_max(self) -> int:
+        """The most API requests received in one second (of :attr:`requests_per_second`)."""
+        return max(self.requests_per_second.values(), default=0)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready (status codes become string keys)."""
@@ -92,6 +108,9 @@ class SandboxStats:
             "bookings_by_render_id": dict(self.bookings_by_render_id),
             "logistics_updates": self.logistics_updates,
             "addresses": self.addresses,
+            "upstream_orders_booked_more_than_once": self.upstream_orders_booked_more_than_once,
+            "requests_per_second": {str(k): v for k, v in self.requests_per_second.items()},
+            "requests_per_second_max": self.requests_per_second_max,
         }
 
 
@@ -120,6 +139,11 @@ class SandboxState:
         self.duplicate_booking_attempts = 0
         self.bookings_by_render_id: Counter[str] = Counter()
         self.logistics_updates = 0
+        self.orders_by_upstream_order: Counter[str] = Counter()
+        """``tmallOrderId`` -> orders created for it (more than 1: booked twice)."""
+        self.requests_per_second: dict[int, int] = {}
+        """Epoch second -> API requests received in it (the newest
+        :data:`RATE_WINDOW_SECONDS` seconds)."""
         self._render_seq = 0
         self._order_seq = 0
         self._tracking_seq = 0
@@ -134,6 +158,19 @@ class SandboxState:
         except KeyError:
             value = self._namespaces[key] = factory()
             return value
+
+    def count_request(self, operation: str) -> None:
+        """Count one API request received for ``operation``, in its one-second window."""
+        self.requests_total += 1
+        self.requests_by_operation[operation] += 1
+        second = int(self.clock())
+        per_second = self.requests_per_second
+        if second in per_second:
+            per_second[second] += 1
+        else:
+            per_second[second] = 1
+            if len(per_second) > RATE_WINDOW_SECONDS:
+                del per_second[next(iter(per_second))]
 
     # -- ids -------------------------------------------------------------------------------
 
@@ -173,4 +210,8 @@ class SandboxState:
             bookings_by_render_id=dict(self.bookings_by_render_id),
             logistics_updates=self.logistics_updates,
             addresses=len(self.addresses),
+            upstream_orders_booked_more_than_once=sum(
+                1 for n in self.orders_by_upstream_order.values() if n > 1
+            ),
+            requests_per_second=dict(self.requests_per_second),
         )

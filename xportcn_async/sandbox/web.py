@@ -2,7 +2,9 @@
 
 - ``POST /api/<endpoint path>`` for every served operation;
 - ``GET /_sandbox/stats``: the counters as JSON;
-- anything else: a 404 envelope (405 for a served path with another method).
+- anything else: a 404 envelope (405 for a served path with another method);
+- a body over :data:`MAX_BODY_SIZE` answers a 413 envelope, one that cannot be decoded (a
+  broken gzip ``Content-Encoding``) a 400 envelope, both with that HTTP status.
 
 A ``drop_after`` fault closes the TCP connection once the request is processed: the client
 sees the server disconnect without a response.
@@ -26,13 +28,17 @@ if TYPE_CHECKING:
 __all__ = ["STATS_PATH", "make_app"]
 
 STATS_PATH = "/_sandbox/stats"
+MAX_BODY_SIZE = 1 << 20
+"""The largest request body served (1 MiB, about aiohttp's default); a larger one answers an
+error envelope with HTTP 413."""
 _NO_QUERY: MultiDictProxy[str] = MultiDictProxy(MultiDict())
 
 View = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def make_app(sandbox: Sandbox) -> web.Application:
-    app = web.Application()
+    # aiohttp refuses a body of client_max_size bytes or more: MAX_BODY_SIZE itself is served.
+    app = web.Application(client_max_size=MAX_BODY_SIZE + 1)
     for path, route in sandbox.routes.items():
         app.router.add_post(path, _endpoint_view(sandbox, route))
     app.router.add_get(STATS_PATH, _stats_view(sandbox))
@@ -48,7 +54,9 @@ def _endpoint_view(sandbox: Sandbox, route: Route) -> View:
     query_signed = route.endpoint.auth == "Q"
 
     async def view(request: web.Request) -> web.StreamResponse:
-        body = await request.read()
+        body = await _read(sandbox, route, request)
+        if isinstance(body, web.Response):
+            return body
         query = request.query if query_signed else _NO_QUERY
         response, fault = await sandbox.dispatch(route, request.path, request.headers, query, body)
         if fault is FaultKind.DROP_AFTER:
@@ -64,6 +72,25 @@ def _endpoint_view(sandbox: Sandbox, route: Route) -> View:
     return view
 
 
+async def _read(
+    sandbox: Sandbox, route: Route | None, request: web.Request
+) -> bytes | web.Response:
+    """The request body, or the error envelope answering a body that cannot be read."""
+    try:
+        return await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        message = f"the request body is larger than {MAX_BODY_SIZE} bytes"
+        return _to_web(sandbox.refuse(route, request.path, 413, message))
+    except web.RequestPayloadError:
+        # aiohttp decodes gzip, deflate and br bodies while reading. The stream is unusable:
+        # end it, so that aiohttp does not read it again, and close the connection after.
+        request.content.feed_eof()
+        message = "the request body cannot be read (a broken Content-Encoding or chunked body)"
+        response = _to_web(sandbox.refuse(route, request.path, 400, message))
+        response.force_close()
+        return response
+
+
 def _stats_view(sandbox: Sandbox) -> View:
     async def view(request: web.Request) -> web.StreamResponse:
         return web.json_response(sandbox.stats_dict())
@@ -73,7 +100,9 @@ def _stats_view(sandbox: Sandbox) -> View:
 
 def _fallback_view(sandbox: Sandbox) -> View:
     async def view(request: web.Request) -> web.StreamResponse:
-        body = await request.read()
+        body = await _read(sandbox, None, request)
+        if isinstance(body, web.Response):
+            return body
         if request.path in sandbox.routes:
             style = replies.style_for_path(request.path)
             request_id = sandbox.state.new_request_id()
