@@ -505,3 +505,81 @@ def test_a_non_finite_amount_without_a_check_is_reported_too() -> None:
     assert [str(e) for e in info.value.errors] == [
         "amount: must be a finite number, got Decimal('NaN')"
     ]
+
+
+# -- strict numbers --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (2.7, "2.7"),
+        (True, "a boolean"),
+        (False, "a boolean"),
+        ("1_000", "'1_000'"),
+        ("²", "'²'"),
+        (" 7", "' 7'"),
+        ("7 ", "'7 '"),
+        ("١٢", "'١٢'"),
+        ("-3", "'-3'"),
+        ("7.0", "'7.0'"),
+        (float("inf"), "inf"),
+        (float("nan"), "nan"),
+        ("9" * 5000, "'" + "9" * 40 + "...'"),
+        ({"n": 1}, "an object"),
+    ],
+)
+def test_an_integer_field_refuses_what_is_not_an_integer(
+    examples_dir: Path, value: Any, shown: str
+) -> None:
+    # Once: 2.7 booked as 2, true as 1, "1_000" as 1000, "²" raised a bare ValueError.
+    wire = booking_wire(examples_dir)
+    wire["lineItems"][1]["quantity"] = value
+    with pytest.raises(ValidationError) as info:
+        from_wire(wire, BookingRequest)
+    assert [str(e) for e in info.value.errors] == [
+        f"line_items[1].quantity: expected an integer, got {shown}"
+    ]
+
+
+@pytest.mark.parametrize(("value", "expected"), [(7, 7), (2.0, 2), ("7", 7), ("0012", 12)])
+def test_an_integer_field_takes_integers_integral_numbers_and_digit_strings(
+    examples_dir: Path, value: Any, expected: int
+) -> None:
+    wire = booking_wire(examples_dir)
+    wire["lineItems"][1]["quantity"] = value
+    quantity = from_wire(wire, BookingRequest).line_items[1].quantity
+    assert quantity == expected and type(quantity) is int
+
+
+@pytest.mark.parametrize("value", ["1_000", " 7", "7 ", "١٢", "1e3", "0x10", "²", "", "1.", True])
+def test_a_decimal_amount_must_be_a_plain_decimal(value: Any) -> None:
+    with pytest.raises(ValidationError) as info:
+        from_wire({"amount": value, "currency": "USD"}, Money)
+    assert paths(info.value) == ["amount"]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [("322.92", "322.92"), ("-1.50", "-1.50"), (7, "7")]
+)
+def test_plain_decimal_amounts_keep_their_exact_form(value: Any, expected: str) -> None:
+    money = from_wire({"amount": value, "currency": "USD"}, Money)
+    assert str(money.amount) == expected
+    assert to_wire(money)["amount"] == expected
+
+
+@pytest.mark.parametrize(
+    ("quantity", "message"),
+    [
+        (2.7, "must be an integer, got 2.7"),
+        (True, "must be an integer, got a boolean"),
+        ("3", "must be an integer, got '3'"),
+    ],
+)
+def test_a_request_built_in_python_with_a_non_integer_quantity_is_refused(
+    quantity: Any, message: str
+) -> None:
+    item = LineItem(item_id="i", sku_id="s", quantity=quantity)
+    with pytest.raises(ValidationError) as info:
+        validate(item)
+    assert [str(e) for e in info.value.errors] == [f"quantity: {message}"]

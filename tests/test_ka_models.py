@@ -266,3 +266,82 @@ def test_wms_results_use_snake_case_names() -> None:
     )
     assert package.package_id == "WP1" and package.tracking_number == "T"
     assert package.extras == {"x": 1}
+
+
+# -- strict numbers --------------------------------------------------------------------------
+
+
+def _preview_wire(examples_dir: Path) -> Any:
+    return json.loads((examples_dir / "ka/order-create-preview.request.json").read_text("utf-8"))
+
+
+@pytest.mark.parametrize("quantity", [2.7, True, "2", "2.0", float("inf"), None])
+def test_an_order_quantity_must_be_a_whole_number(examples_dir: Path, quantity: Any) -> None:
+    wire = _preview_wire(examples_dir)
+    wire["cargoParamList"][0]["quantity"] = quantity
+    with pytest.raises(ValidationError) as info:
+        from_wire(wire, OrderPreviewRequest)
+    assert [e.path for e in info.value.errors] == ["items[0].quantity"]
+
+
+@pytest.mark.parametrize("quantity", [2, 2.0, 3.0])
+def test_an_integral_order_quantity_keeps_its_form(examples_dir: Path, quantity: Any) -> None:
+    wire = _preview_wire(examples_dir)
+    wire["cargoParamList"][0]["quantity"] = quantity
+    back = to_wire(from_wire(wire, OrderPreviewRequest))["cargoParamList"][0]["quantity"]
+    assert back == quantity and type(back) is type(quantity)
+
+
+@pytest.mark.parametrize("quantity", [2.5, True])
+def test_an_order_quantity_built_in_python_must_be_whole(quantity: Any) -> None:
+    with pytest.raises(ValidationError, match=r"items\[0\]\.quantity: must be an integer"):
+        validate(
+            OrderPreviewRequest(
+                address=OrderAddress(full_name="n", mobile="1", address="a"),
+                items=[OrderItem(offer_id=1, quantity=quantity)],
+            )
+        )
+    validate(OrderItem(offer_id=1, quantity=2.0))
+
+
+@pytest.mark.parametrize("offer_id", [True, 1.5, "1_000", "²", " 7"])
+def test_a_numeric_id_refuses_booleans_fractions_and_odd_strings(
+    examples_dir: Path, offer_id: Any
+) -> None:
+    wire = _preview_wire(examples_dir)
+    wire["cargoParamList"][0]["offerId"] = offer_id
+    with pytest.raises(ValidationError) as info:
+        from_wire(wire, OrderPreviewRequest)
+    assert [e.path for e in info.value.errors] == ["items[0].offer_id"]
+
+
+@pytest.mark.parametrize("value", [True, "1_000", " 34", "34cm", float("nan"), [34]])
+def test_a_wms_size_is_a_number_or_a_plain_decimal_string(examples_dir: Path, value: Any) -> None:
+    wire = json.loads((examples_dir / "wms/package-inbound.request.json").read_text("utf-8"))
+    wire["quality_inspection_info"]["width"] = value
+    inspection = from_wire(wire, PackageInboundRequest).inspection
+    assert inspection is not None
+    # A tolerant model: the value is not read as a size, and is kept, as sent, in extras.
+    assert inspection.width is None
+    assert inspection.extras == {"width": value}
+    wire["quality_inspection_info"]["width"] = 1.5
+    assert from_wire(wire, PackageInboundRequest).inspection.width == 1.5  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("value", [True, "2", 2.0])
+def test_a_pay_status_is_never_read_from_a_boolean(value: Any) -> None:
+    from xportcn_async.webhooks.messages import OrderEvent
+
+    event = from_wire({"orderId": "1", "payStatus": value}, OrderEvent)
+    if value is True:  # once PayStatus.UNPAID (True == 1); a tolerant model keeps it aside
+        assert event.pay_status is None and event.extras == {"payStatus": True}
+    else:
+        assert event.pay_status is PayStatus.PAID
+
+
+@pytest.mark.parametrize("value", ["false", 0, 1, "true"])
+def test_a_boolean_field_takes_only_json_booleans(value: Any) -> None:
+    detail = from_wire({"offerId": 1, "freePostage": value}, ProductDetail)
+    assert detail.free_shipping is None  # once True for "false"
+    assert detail.extras == {"freePostage": value}
+    assert from_wire({"freePostage": False}, ProductDetail).free_shipping is False

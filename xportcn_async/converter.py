@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import math
 import re
+import types
 from collections.abc import Callable, Mapping
-from decimal import Decimal, InvalidOperation
-from typing import Any, TypeVar, get_args
+from decimal import Decimal
+from typing import Any, TypeVar, Union, get_args, get_origin
 
 import attrs
 import cattrs
@@ -131,16 +132,54 @@ class WireValueError(ValueError):
     shown as it is in :class:`ValidationError`."""
 
 
+# Plain ASCII digits only: ``int()`` and ``Decimal()`` also take " 7", "1_000", "²" and
+# "١٢", none of which is a number on the wire.
+_INTEGER_TEXT = re.compile(r"[0-9]+")
+_DECIMAL_TEXT = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+
+
+def shown(value: Any) -> str:
+    """``value`` for an error message, cut short (a hostile value may be huge)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        # a bool is named, and a 5,000-digit integer may not even be printable
+        return (
+            "a number too long to show"
+            if isinstance(value, int) and value > 10**40
+            else repr(value)
+        )
+    if isinstance(value, str):
+        return repr(value if len(value) <= 40 else value[:40] + "...")
+    return _json_type(value)
+
+
 def _structure_decimal(value: Any, _: type) -> Decimal:
+    if isinstance(value, str) and _DECIMAL_TEXT.fullmatch(value):
+        return Decimal(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return Decimal(value)
+    if isinstance(value, float) and math.isfinite(value):
+        return Decimal(str(value))
+    raise WireValueError(f"expected a finite decimal amount, got {shown(value)}")
+
+
+def integer(value: Any) -> int:
+    """A wire integer: a JSON integer, an integral number (``2.0``) or a string of ASCII
+    digits (``"7"``). Not a fraction (``2.7`` is not silently 2), a boolean (``true`` is not
+    1), or any other string (``" 7"``, ``"1_000"``, ``"²"``)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and len(value) <= 40 and _INTEGER_TEXT.fullmatch(value):
+        return int(value)
+    raise WireValueError(f"expected an integer, got {shown(value)}")
+
+
+def _structure_bool(value: Any, _: type) -> bool:
+    # cattrs' default is ``bool(value)``: the string "false" would be True.
     if isinstance(value, bool):
-        raise WireValueError(f"expected a decimal amount, got {value!r}")
-    try:
-        result = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
-    except (InvalidOperation, TypeError, ValueError) as exc:
-        raise WireValueError(f"expected a decimal amount, got {value!r}") from exc
-    if not result.is_finite():
-        raise WireValueError(f"expected a finite decimal amount, got {value!r}")
-    return result
+        return value
+    raise WireValueError(f"expected true or false, got {shown(value)}")
 
 
 def _structure_str(value: Any, cl: type) -> str:
@@ -172,9 +211,7 @@ def _json_type(value: Any) -> str:
 
 
 def _int(value: Any, _: type) -> int:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    return int(value)
+    return integer(value)
 
 
 def _optional(hook: Callable[[Any, type], Any], scalar: type) -> Callable[[Any, type], Any]:
@@ -193,10 +230,17 @@ def _make_converter() -> cattrs.Converter:
     conv = cattrs.Converter()
     conv.register_structure_hook(str, _structure_str)
     conv.register_structure_hook(Decimal, _structure_decimal)
+    conv.register_structure_hook(int, _int)
+    conv.register_structure_hook(bool, _structure_bool)
     conv.register_unstructure_hook(Decimal, str)
     # Direct hooks for the optional scalars that fill most models (cattrs' generic Optional
     # handling costs a dispatch per field).
-    for scalar, hook in ((str, _structure_str), (Decimal, _structure_decimal), (int, _int)):
+    for scalar, hook in (
+        (str, _structure_str),
+        (Decimal, _structure_decimal),
+        (int, _int),
+        (bool, _structure_bool),
+    ):
         conv.register_structure_hook(scalar | None, _optional(hook, scalar))
 
     def structure_factory(cl: type[Any]) -> Callable[[Mapping[str, Any], type[Any]], Any]:
@@ -358,7 +402,7 @@ _plans: dict[type, Plan] = {}
 def _validation_plan(cl: type) -> Plan:
     """Per class, once: ``(name, check, nested, required)`` for the fields that have a check,
     may hold models, or are required (no default, and a type that does not admit ``None``).
-    Decimal and float fields without a check get :func:`finite`."""
+    The field's type adds a check of its own (:func:`_type_check`)."""
     plan = _plans.get(cl)
     if plan is None:
         plan = []
@@ -368,9 +412,7 @@ def _validation_plan(cl: type) -> Plan:
                     continue
                 nested = _may_hold_models(a.type)
                 required = a.default is attrs.NOTHING and not _admits_none(a.type)
-                check = a.metadata.get(_CHECK)
-                if check is None and _may_be_inexact(a.type):
-                    check = finite
+                check = _type_check(a.type, a.metadata.get(_CHECK))
                 if check is not None or nested or required:
                     plan.append((a.name, check, nested, required))
         _plans[cl] = plan
@@ -379,6 +421,35 @@ def _validation_plan(cl: type) -> Plan:
 
 def finite(value: Any) -> str | None:
     return f"must be a finite number, got {value!r}" if not_finite(value) else None
+
+
+def whole(value: Any) -> str | None:
+    """For ``int`` fields: an integer (not ``True``, not ``2.7``, not ``"7"``)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return None
+    return f"must be an integer, got {shown(value)}"
+
+
+def integral(value: Any) -> str | None:
+    """For ``int | float`` quantities: an integer or an integral float (``2.0``)."""
+    if isinstance(value, float) and value.is_integer():
+        return None
+    return whole(value)
+
+
+def _type_check(tp: Any, check: Check | None) -> Check | None:
+    """The check a field's type implies, run before the field's own ``check``: ``int``
+    fields take integers, ``int | float`` ones integral numbers; Decimal and float fields
+    without a check of their own get :func:`finite`."""
+    union = get_origin(tp) in (Union, types.UnionType)
+    kinds = set(get_args(tp)) - {type(None)} if union else {tp}
+    implied = whole if kinds == {int} else integral if kinds == {int, float} else None
+    if implied is None:
+        return finite if check is None and _may_be_inexact(tp) else check
+    if check is None:
+        return implied
+    field_check = check
+    return lambda value: implied(value) or field_check(value)
 
 
 def _admits_none(tp: Any) -> bool:

@@ -13,6 +13,8 @@ the paged result, and the tolerant decoding used for every KA and wms result.
 from __future__ import annotations
 
 import json
+import math
+import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
@@ -21,7 +23,7 @@ from typing import Any, NewType, TypeVar
 
 import attrs
 
-from ..converter import REQUEST_ID_KEY, converter, wire_name
+from ..converter import REQUEST_ID_KEY, WireValueError, converter, integer, shown, wire_name
 
 T = TypeVar("T")
 
@@ -80,22 +82,31 @@ converter.register_unstructure_hook(Fen, int)
 
 # -- numbers kept in their wire form ---------------------------------------------------------
 
-#: A quantity or size as sent: ``2``, ``2.0`` or (for wms sizes) the string ``"34"``. The
-#: value keeps its form, so ``2.0`` goes back on the wire as ``2.0``.
+#: A quantity as sent: ``2`` or ``2.0`` (the docs' form). The value keeps its form, so ``2.0``
+#: goes back on the wire as ``2.0``; a fraction (``2.7``), a boolean or a string is refused.
 Number = int | float
+#: A wms size or weight as sent: a number (``0.4``) or a plain decimal string (``"34"``).
 NumberOrText = int | float | str
+
+_DECIMAL_TEXT = re.compile(r"[0-9]+(\.[0-9]+)?")
 
 
 def _structure_number(value: Any, _: Any) -> Any:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"expected a number, got {value!r}")
-    return value
+    if (isinstance(value, int) and not isinstance(value, bool)) or (
+        isinstance(value, float) and value.is_integer()
+    ):
+        return value  # an integral float stays a float: it round-trips as sent
+    raise WireValueError(f"expected a whole number, got {shown(value)}")
 
 
 def _structure_number_or_text(value: Any, _: Any) -> Any:
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise ValueError(f"expected a number or a numeric string, got {value!r}")
-    return value
+    if (isinstance(value, int) and not isinstance(value, bool)) or (
+        isinstance(value, float) and math.isfinite(value)
+    ):
+        return value
+    if isinstance(value, str) and len(value) <= 40 and _DECIMAL_TEXT.fullmatch(value):
+        return value
+    raise WireValueError(f"expected a number or a plain decimal string, got {shown(value)}")
 
 
 def _optional(hook: Any) -> Any:
@@ -178,6 +189,15 @@ class OpenIntEnum(int, Enum):
     @property
     def is_known(self) -> bool:
         return type(self).__members__.get(self._name_) is self
+
+
+def _structure_open_int_enum(value: Any, cl: type[OpenIntEnum]) -> OpenIntEnum:
+    # ``PayStatus(True)`` would be ``UNPAID`` (True == 1): read the integer strictly first.
+    return cl(integer(value))
+
+
+# Registered on the base class: every subclass (here or elsewhere) is read the same way.
+converter.register_structure_hook(OpenIntEnum, _structure_open_int_enum)
 
 
 def _register_open_enum(cls: type[Enum]) -> None:
