@@ -16,13 +16,15 @@ from typing import Any
 import pytest
 import redis.exceptions
 
-from xportcn_async import ConfigurationError, XportcnClient
+from xportcn_async import BookingRequest, ConfigurationError, XportcnClient, from_wire
+from xportcn_async.cli import main
+from xportcn_async.credentials import ENV_ACCESS_KEY, ENV_ACCESS_SECRET, ENV_USER_ID
 from xportcn_async.batch import RateLimiter, Status, batch
 from xportcn_async.ratelimit import SharedRateLimiter, _window
 from xportcn_async.sandbox import serve
 
 from .ratelimit_worker import RecordingLimiter, max_in_one_second, take
-from .test_bulk import bookings
+from .test_bulk import ORDERS, bookings
 
 ROOT = Path(__file__).resolve().parents[1]
 RATE = 20
@@ -197,3 +199,56 @@ async def test_book_many_over_http_waits_on_the_shared_limiter_for_every_request
         statuses = [o.status async for o in run]
     assert statuses == [Status.BOOKED] * 10
     assert running.sandbox.stats.requests_total == limiter.acquired == 20
+
+
+# -- the command line -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--rate-redis", "redis://127.0.0.1:1/0"], "--rate-redis needs --rate"),
+        (["--rate", "5", "--burst", "2", "--rate-redis", "redis://127.0.0.1:1/0"], "no --burst"),
+        (["--rate", "5", "--rate-key", "k"], "--rate-key needs --rate-redis"),
+        (["--rate", "5", "--rate-redis", "http://127.0.0.1:1/0"], "must start with redis://"),
+    ],
+)
+def test_shared_rate_options_that_do_not_fit_exit_2_and_book_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], options: list[str], message: str
+) -> None:
+    orders = tmp_path / "orders.jsonl"
+    orders.write_text(json.dumps(ORDERS[0]) + "\n", encoding="utf-8")
+    assert main(["book", str(orders), "--sandbox", *options]) == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("rate_key", [None, "shop-7"])
+async def test_the_cli_books_under_the_shared_rate_kept_in_redis_under_the_access_key(
+    redis_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rate_key: str | None
+) -> None:
+    """One booking (its renderId given: one request) at one request per 100 s: the CLI
+    takes the only slot of the window in Redis, under ``--rate-key`` or else the access key,
+    so that the window is full afterwards for that key only."""
+    async with serve(port=0) as running:
+        async with XportcnClient(running.credentials, base_url=running.base_url) as client:
+            request = from_wire(ORDERS[0], BookingRequest)
+            preview = await client.logistics.preview_freight(client.logistics.preview_for(request))
+        orders = tmp_path / "orders.jsonl"
+        orders.write_text(json.dumps({**ORDERS[0], "renderId": preview.render_id}) + "\n")
+        monkeypatch.setenv(ENV_ACCESS_KEY, running.credentials.access_key)
+        monkeypatch.setenv(ENV_ACCESS_SECRET, running.credentials.access_secret)
+        monkeypatch.setenv(ENV_USER_ID, running.credentials.user_id or "")
+        args = ["book", str(orders), "--base-url", running.base_url, "--rate", "0.01"]
+        args += ["--rate-redis", redis_url, *(["--rate-key", rate_key] if rate_key else [])]
+        code = await asyncio.to_thread(main, args)
+        stats = running.sandbox.stats
+
+    assert code == 0
+    assert stats.requests_by_operation.get("logistics.book") == stats.bookings == 1
+    key = rate_key or running.credentials.access_key
+    async with (
+        SharedRateLimiter(redis_url, 0.01, key=key) as same,
+        SharedRateLimiter(redis_url, 0.01, key=key + "-other") as other,
+    ):
+        assert not await same.try_acquire()
+        assert await other.try_acquire()

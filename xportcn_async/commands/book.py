@@ -37,6 +37,7 @@ from ..errors import (
     ValidationError,
 )
 from ..models import Booking, BookingRequest
+from ..ratelimit import SharedRateLimiter
 from ..transports import Timeout
 from .display import open_progress, print_table
 
@@ -254,6 +255,10 @@ def check_options(args: argparse.Namespace) -> None:
         raise ConfigurationError("--rate must be a positive number (HTTP requests per second)")
     if args.burst < 1:
         raise ConfigurationError("--burst must be at least 1")
+    if args.rate_redis is not None and (args.rate is None or args.burst != 1):
+        raise ConfigurationError("--rate-redis needs --rate (the rate to share) and no --burst")
+    if args.rate_key is not None and args.rate_redis is None:
+        raise ConfigurationError("--rate-key needs --rate-redis")
     if not (math.isfinite(args.timeout) and args.timeout > 0):
         raise ConfigurationError("--timeout must be a positive number of seconds")
     if args.no_journal and (args.resume or args.fresh):
@@ -343,6 +348,7 @@ async def _run(
 ) -> int:
     async with (
         _target(args, credentials) as (credentials, base_url),
+        _rate_limit(args, credentials) as rate_limit,
         XportcnClient(
             credentials,
             base_url=base_url,
@@ -355,7 +361,7 @@ async def _run(
         run = client.logistics.book_many(
             read_bookings(input_fh, line_numbers),
             concurrency=args.concurrency,
-            rate_limit=args.rate,
+            rate_limit=rate_limit,
             burst=args.burst,
             ordered=args.ordered,
             journal=journal,
@@ -530,6 +536,20 @@ async def _target(
         yield running.credentials, running.base_url
 
 
+@contextlib.asynccontextmanager
+async def _rate_limit(
+    args: argparse.Namespace, credentials: Credentials
+) -> AsyncIterator[float | SharedRateLimiter | None]:
+    """``--rate`` for this process alone, or shared through ``--rate-redis`` by every process
+    that uses the same ``--rate-key`` (by default the access key, never the secret)."""
+    if args.rate_redis is None:
+        yield args.rate
+        return
+    key = args.rate_key or credentials.access_key
+    async with SharedRateLimiter(args.rate_redis, args.rate, key=key) as limiter:
+        yield limiter
+
+
 # -- the options ---------------------------------------------------------------------------
 
 ENVIRONMENT_HELP = f"""\
@@ -579,6 +599,17 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         type=int,
         default=1,
         help="requests allowed back to back under --rate (default 1)",
+    )
+    book.add_argument(
+        "--rate-redis",
+        metavar="URL",
+        help="share --rate with every process that books through this Redis "
+        "(redis://host:port/db) with the same --rate-key; needs the redis extra",
+    )
+    book.add_argument(
+        "--rate-key",
+        metavar="NAME",
+        help="what --rate-redis counts together (default: the access key)",
     )
     book.add_argument(
         "--timeout", type=float, default=30.0, help="seconds per attempt (default 30)"
