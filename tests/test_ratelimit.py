@@ -17,9 +17,9 @@ import pytest
 import redis.exceptions
 
 from xportcn_async import BookingRequest, ConfigurationError, XportcnClient, from_wire
+from xportcn_async.batch import RateLimiter, Status, batch
 from xportcn_async.cli import main
 from xportcn_async.credentials import ENV_ACCESS_KEY, ENV_ACCESS_SECRET, ENV_USER_ID
-from xportcn_async.batch import RateLimiter, Status, batch
 from xportcn_async.ratelimit import SharedRateLimiter, _window
 from xportcn_async.sandbox import serve
 
