@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from xportcn_async import (
+    Address,
     EstimateFreightRequest,
     InMemoryTransport,
     Response,
@@ -338,7 +339,9 @@ async def test_an_item_cancelled_from_inside_does_not_hang_an_ordered_run() -> N
     assert got[:2] == [0, 1] and 2 not in got
 
 
-async def test_an_unexpected_error_after_a_request_was_sent_is_unknown_not_failed() -> None:
+async def test_an_unexpected_error_after_a_write_was_sent_is_unknown_and_after_a_read_failed() -> (
+    None
+):
     sandbox = Sandbox()
     async with XportcnClient(
         sandbox.credentials,
@@ -348,17 +351,25 @@ async def test_an_unexpected_error_after_a_request_was_sent_is_unknown_not_faile
 
         async def estimate_then_crash(request: object) -> None:
             await client.logistics.estimate_freight(request)  # type: ignore[arg-type]
-            raise RuntimeError("bug in the caller's code after the call")
+            raise RuntimeError("bug in the caller's code after a read")
+
+        async def save_then_crash(request: object) -> None:
+            await client.addresses.save(Address(name="n", phone="1", address="a"))
+            raise RuntimeError("bug in the caller's code after a write")
 
         async def crash_before_sending(request: object) -> None:
             raise RuntimeError("bug before anything was sent")
 
         request = from_wire(EXAMPLE_ESTIMATE, EstimateFreightRequest)
+        async with batch(save_then_crash, [request]) as run:
+            (after_write,) = [o async for o in run]
         async with batch(estimate_then_crash, [request]) as run:
-            (after,) = [o async for o in run]
+            (after_read,) = [o async for o in run]
         async with batch(crash_before_sending, [request]) as run:
             (before,) = [o async for o in run]
-    assert after.status is Status.UNKNOWN and after.attempts == 1
+    # Only a write can leave an outcome in doubt; a read that was answered cannot.
+    assert after_write.status is Status.UNKNOWN and after_write.attempts == 1
+    assert after_read.status is Status.FAILED and after_read.attempts == 1
     assert before.status is Status.FAILED and before.attempts == 0
 
 

@@ -19,6 +19,7 @@ import pytest
 from xportcn_async import (
     BookingRequest,
     Credentials,
+    DefaultSigner,
     InMemoryTransport,
     Request,
     Response,
@@ -29,7 +30,7 @@ from xportcn_async import (
 )
 from xportcn_async.batch import Status
 from xportcn_async.bulk import DuplicateKeyError, InvalidInput, Journal
-from xportcn_async.errors import ConfigurationError, ValidationError
+from xportcn_async.errors import ConfigurationError, MalformedResponseError, ValidationError
 from xportcn_async.sandbox import Faults, Latency, Sandbox, serve
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -795,3 +796,118 @@ async def test_with_a_journal_an_order_given_without_and_with_a_render_id_is_boo
         assert [o.status for o in outcomes] == [Status.BOOKED, Status.REJECTED]
         assert isinstance(outcomes[1].error, DuplicateKeyError)
         assert sandbox.stats.bookings == 1
+
+
+# -- a preview is not a write ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "preview_reply",
+    [
+        Response(200, {}, b"[" * 100_000),
+        Response(200, {}, b'{"errorCode": [200], "success": true, "data": {}}'),
+        Response(200, {}, b"<html>proxy</html>"),
+    ],
+    ids=["deep", "code-list", "html"],
+)
+async def test_an_unreadable_preview_fails_the_order_and_a_resume_books_it(
+    tmp_path: Path, preview_reply: Response
+) -> None:
+    # Once `unknown` (RecursionError after a request was sent), with no renderId journalled:
+    # even resend_unknown could not settle it, though nothing had been booked.
+    sandbox = Sandbox()
+
+    async def unreadable_previews(request: Request) -> Response:
+        if "orderRenderFreight" in request.url:
+            return preview_reply
+        return await sandbox.handle(request)
+
+    journal = tmp_path / "j.jsonl"
+    items = list(bookings(3))
+    async with (
+        _client_for(unreadable_previews, retry=FAST_RETRY) as client,
+        client.logistics.book_many(items, journal=journal, resend_unknown=True) as run,
+    ):
+        outcomes = [o async for o in run]
+    assert {o.status for o in outcomes} == {Status.FAILED}
+    assert all(isinstance(o.error, MalformedResponseError) for o in outcomes)
+    assert sandbox.stats.bookings == 0
+    lines = _journal_lines(journal)
+    assert {line["status"] for line in lines} == {"failed"}  # no `started`: nothing was sent
+    async with (
+        _client_for(sandbox.handle) as client,
+        client.logistics.book_many(items, journal=journal, resend_unknown=True) as run,
+    ):
+        assert {o.status async for o in run} == {Status.BOOKED}
+    assert sandbox.stats.bookings == 3
+
+
+async def test_a_preview_that_breaks_after_it_was_sent_fails_the_order_not_unknown() -> None:
+    # An unexpected (non-SDK) error once counted as `unknown` as soon as any request had gone
+    # out, previews included. Only the booking request can leave an order in doubt.
+    sandbox = Sandbox()
+    previews = 0
+
+    async def busy_then_handle(request: Request) -> Response:
+        nonlocal previews
+        if "orderRenderFreight" in request.url:
+            previews += 1
+            if previews == 1:
+                return Response(503, {}, b"busy")
+        return await sandbox.handle(request)
+
+    class BrokenOnRetry(DefaultSigner):
+        calls = 0
+
+        def sign(self, credentials: Credentials, *, query_signed: bool) -> Any:
+            BrokenOnRetry.calls += 1
+            if BrokenOnRetry.calls == 2:
+                raise RuntimeError("a signer bug on the preview's retry")
+            return super().sign(credentials, query_signed=query_signed)
+
+    async with (
+        _client_for(busy_then_handle, retry=FAST_RETRY, signer=BrokenOnRetry()) as client,
+        client.logistics.book_many(bookings(1)) as run,
+    ):
+        (outcome,) = [o async for o in run]
+    assert outcome.status is Status.FAILED and outcome.attempts == 1
+    assert sandbox.stats.bookings == 0
+
+
+async def test_book_many_iterated_without_async_with_is_refused_and_sends_nothing(
+    tmp_path: Path,
+) -> None:
+    sandbox = Sandbox()
+    journal = tmp_path / "j.jsonl"
+    sent: list[str] = []
+
+    async def counting(request: Request) -> Response:
+        sent.append(request.url)
+        return await sandbox.handle(request)
+
+    async with _client_for(counting) as client:
+        with pytest.raises(TypeError) as info:
+            async for _ in client.logistics.book_many(bookings(200), journal=journal):
+                break
+        await asyncio.sleep(0)  # a worker, had one started, would run now
+        assert "async with client.logistics.book_many(...) as run:" in str(info.value)
+        assert sent == []
+        # The journal's lock was released: the right form works at once.
+        async with client.logistics.book_many(bookings(2), journal=journal) as run:
+            assert {o.status async for o in run} == {Status.BOOKED}
+    assert sandbox.stats.bookings == 2
+
+
+async def test_breaking_out_of_book_many_inside_async_with_stops_every_worker() -> None:
+    sandbox = Sandbox()
+    async with _client_for(sandbox.handle) as client:
+        async with client.logistics.book_many(bookings(500), concurrency=8) as run:
+            async for _ in run:
+                break
+        booked = sandbox.stats.bookings
+        await asyncio.sleep(0)
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert sandbox.stats.bookings == booked  # nothing left running after the block
+    others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    assert others == []

@@ -83,8 +83,9 @@ class Outcome(Generic[T, R]):
 
 def status_for_error(error: BaseException, *, sent: bool = True) -> Status:
     """How a failed call is reported: ``unknown``, ``rejected`` or ``failed``. ``sent`` says
-    whether any request went out for it; an unexpected error (not an SDK error) after that
-    may hide a completed write, so it is ``unknown``."""
+    whether a write (a non-idempotent request) went out for it; an unexpected error (not an
+    SDK error) after that may hide a completed write, so it is ``unknown``. Reads and
+    previews cannot leave anything in doubt: after those alone it is ``failed``."""
     if isinstance(error, OutcomeUnknownError):
         return Status.UNKNOWN
     if not isinstance(error, XportcnError):
@@ -251,7 +252,14 @@ _DONE: Any = object()
 
 class BatchRun(Generic[T, R]):
     """An async iterator of :class:`Outcome`, and an async context manager that guarantees
-    cleanup. Build it with :func:`batch`."""
+    cleanup. Build it with :func:`batch`.
+
+    A run built with ``usage`` (``book_many`` gives one) must be iterated inside
+    ``async with``: iterating it bare raises ``TypeError`` showing ``usage`` in that form, and
+    starts nothing. A bare ``async for`` that is left early (``break``, an exception) gives
+    the run no signal at all, so its workers would go on booking in the background until
+    something closed it; ``async with`` closes it on the way out, whatever the way.
+    """
 
     def __init__(
         self,
@@ -268,6 +276,7 @@ class BatchRun(Generic[T, R]):
         precheck: Precheck[T] | None = None,
         on_outcome: Callable[[Outcome[T, R]], None] | None = None,
         on_close: Callable[[], None] | None = None,
+        usage: str | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
@@ -302,6 +311,8 @@ class BatchRun(Generic[T, R]):
         self._workers: list[asyncio.Task[None]] = []
         self._supervisor: asyncio.Task[None] | None = None
         self._closed = False
+        self._entered = False
+        self._usage = usage
 
     # -- control ---------------------------------------------------------------------------
 
@@ -346,6 +357,7 @@ class BatchRun(Generic[T, R]):
             raise asyncio.CancelledError
 
     async def __aenter__(self) -> BatchRun[T, R]:
+        self._entered = True
         return self
 
     async def __aexit__(
@@ -359,10 +371,12 @@ class BatchRun(Generic[T, R]):
     # -- iteration -------------------------------------------------------------------------
 
     def __aiter__(self) -> AsyncIterator[Outcome[T, R]]:
+        self._require_context()
         return self
 
     async def __anext__(self) -> Outcome[T, R]:
         if self._supervisor is None and not self._closed:
+            self._require_context()
             self._start()
         if not (self._closed and self._queue.empty()):
             try:
@@ -378,6 +392,23 @@ class BatchRun(Generic[T, R]):
         if error is not None:
             raise error
         raise StopAsyncIteration
+
+    def _require_context(self) -> None:
+        """Refuse iteration outside ``async with`` (see the class docs), releasing what the
+        run holds (a journal's lock) so that the right form can follow at once."""
+        if self._entered or self._usage is None:
+            return
+        if not self._closed:  # nothing was started: closing is just the callback
+            self._closed = True
+            if self._on_close is not None:
+                self._on_close()
+        raise TypeError(
+            "iterate this run inside `async with`, so that leaving the loop early (break, an "
+            "exception) stops its workers instead of leaving them running:\n"
+            f"    async with {self._usage} as run:\n"
+            "        async for outcome in run:\n"
+            "            ..."
+        )
 
     def _start(self) -> None:
         self._iter = aiter(self._items) if self._async_source else iter(self._items)  # type: ignore[arg-type]
@@ -491,7 +522,7 @@ class BatchRun(Generic[T, R]):
                 index=index,
                 key=key,
                 item=item,
-                status=status_for_error(exc, sent=context.attempts > 0),
+                status=status_for_error(exc, sent=context.write_attempts > 0),
                 error=exc,
                 attempts=context.attempts,
                 latency=time.monotonic() - started,

@@ -414,4 +414,5 @@ def book_many(
         precheck=precheck,
         on_outcome=on_outcome,
         on_close=log.close if log is not None and log is not journal else None,
+        usage="client.logistics.book_many(...)",
     )

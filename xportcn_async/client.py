@@ -109,7 +109,9 @@ class RateLimiterLike(Protocol):
 class CallContext:
     """Per-call state set by the batch layer as the current :data:`call_context`.
 
-    ``attempts`` counts the HTTP attempts sent while it is current. When ``limiter`` is set,
+    ``attempts`` counts the HTTP attempts sent while it is current, and ``write_attempts``
+    those of non-idempotent operations (bookings, order creation, payment): only those can
+    leave an outcome in doubt (a preview or a read that fails books nothing). When ``limiter`` is set,
     every attempt (first or retry) waits for ``limiter.acquire()`` before it is signed and
     before its timeout starts. ``before_send``, when set, runs right before each attempt is
     handed to the transport (after the rate-limit wait); if it raises, that attempt is not
@@ -118,6 +120,7 @@ class CallContext:
     """
 
     attempts: int = 0
+    write_attempts: int = 0
     limiter: RateLimiterLike | None = None
     before_send: Callable[[], None] | None = None
 
@@ -418,6 +421,8 @@ class XportcnClient:
                 if ctx.before_send is not None:
                     ctx.before_send()
                 ctx.attempts += 1
+                if not endpoint.idempotent:
+                    ctx.write_attempts += 1
             started = time.monotonic()
             response: Response | None = None
             error: TransportError | APIError
