@@ -79,8 +79,9 @@ class SharedRateLimiter:
     Up to ``rate`` requests may start back to back within a second; there is no ``burst``
     setting. :meth:`acquire` waits for a free slot: in each process one caller at a time asks
     Redis (the others queue in order behind it) and, when the window is full, sleeps until
-    its oldest request leaves it, plus a few random milliseconds. If Redis cannot be reached, :meth:`acquire` raises the
-    ``redis`` error, and the request that waited for it is not sent.
+    its oldest request leaves it, plus a few random milliseconds. If Redis cannot be reached,
+    :meth:`acquire` raises the ``redis`` error, and the request that waited for it is not
+    sent.
 
     Close it with :meth:`aclose` or ``async with``: it owns a Redis connection pool.
     """
