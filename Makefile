@@ -1,6 +1,7 @@
 # Two commands on a fresh machine with only Python and pip:
 #   make demo   books examples/orders.jsonl against the local sandbox
 #   make test   lint, type check, and the test suite
+#   make docs   the documentation site, into site/
 # Both create (and then reuse) a local .venv by themselves.
 
 PYTHON ?= python3
@@ -8,8 +9,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 LATEST := .venv-latest
+DOCS_STAMP := $(VENV)/.docs-installed
 
-.PHONY: demo test lint typecheck pytest test-latest bench services services-stop clean
+.PHONY: demo test lint typecheck pytest test-latest bench docs services services-stop clean
 
 $(STAMP): pyproject.toml constraints/test.txt
 	$(PYTHON) -m venv $(VENV)
@@ -55,5 +57,15 @@ services-stop:
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
 
+# The documentation site (mkdocs.yml, docs/) into site/. --strict: a broken link, a page
+# missing from the navigation or an API name that does not resolve fails the build.
+# Nothing is fetched from the network while building.
+$(DOCS_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -c constraints/test.txt -e '.[docs]'
+	touch $(DOCS_STAMP)
+
+docs: $(DOCS_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
 clean:
-	rm -rf $(VENV) $(LATEST) build *.egg-info .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(LATEST) build site *.egg-info .mypy_cache .ruff_cache .pytest_cache

@@ -1,9 +1,9 @@
-"""The README's Python blocks as a user pastes them.
+"""The Python blocks of the README and of the docs site's pages (docs/) as a user pastes them.
 
 Each block either starts with ``# fragment`` (a part of a program) or is a complete
 program. Every complete program runs, in its own process, against the sandbox (also in
 its own process, reached through ``XPORTCN_BASE_URL`` and the ``XPORTCN_*`` credentials, the
-way the README tells a user to), and passes ``mypy --strict``.
+way the quickstart tells a user to), and passes ``mypy --strict`` (all in one mypy run).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import sys
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -23,12 +24,13 @@ from xportcn_async.sandbox.core import DEMO_CREDENTIALS
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
+PAGES = [README, *sorted((ROOT / "docs").rglob("*.md"))]
 FRAGMENT = "# fragment"
 
 
-def python_blocks() -> list[tuple[int, str]]:
-    """(line number, code) of every ```python block, dedented."""
-    text = README.read_text(encoding="utf-8")
+def python_blocks(page: Path) -> list[tuple[int, str]]:
+    """(line number, code) of every ```python block of ``page``, dedented."""
+    text = page.read_text(encoding="utf-8")
     blocks = []
     for match in re.finditer(r"^([ \t]*)```python\n(.*?)^[ \t]*```", text, re.S | re.M):
         line = text.count("\n", 0, match.start()) + 1
@@ -36,18 +38,55 @@ def python_blocks() -> list[tuple[int, str]]:
     return blocks
 
 
-def complete_programs() -> list[tuple[int, str]]:
-    return [(line, code) for line, code in python_blocks() if not code.startswith(FRAGMENT)]
+class Program(NamedTuple):
+    page: Path
+    line: int
+    code: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.page.relative_to(ROOT)}:{self.line}"
+
+    @property
+    def filename(self) -> str:
+        """A file name that is a distinct module name for each program (for one mypy run)."""
+        stem = re.sub(r"\W", "_", str(self.page.relative_to(ROOT).with_suffix(""))).lower()
+        return f"{stem}_line_{self.line}.py"
 
 
-PROGRAMS = complete_programs()
+def complete_programs(page: Path) -> list[Program]:
+    return [
+        Program(page, line, code)
+        for line, code in python_blocks(page)
+        if not code.startswith(FRAGMENT)
+    ]
+
+
+def distinct(programs: list[Program]) -> list[Program]:
+    """A program shown on two pages (the quickstart) is run and checked once."""
+    return list({program.code: program for program in reversed(programs)}.values())[::-1]
+
+
+README_PROGRAMS = complete_programs(README)
+PROGRAMS = distinct([program for page in PAGES for program in complete_programs(page)])
 
 
 def test_the_readme_has_complete_programs_and_marked_fragments() -> None:
-    blocks = python_blocks()
-    assert len(PROGRAMS) >= 2  # the Quickstart and its sandbox variant
-    assert len(blocks) > len(PROGRAMS)
+    blocks = python_blocks(README)
+    assert len(README_PROGRAMS) >= 2  # the Quickstart and its sandbox variant
+    assert len(blocks) > len(README_PROGRAMS)
     assert "## Quickstart" in README.read_text(encoding="utf-8")
+
+
+def test_the_docs_pages_have_complete_programs_too() -> None:
+    docs_programs = [p for p in PROGRAMS if p.page != README]
+    # the models, errors, bulk booking and transports pages each have one at least
+    assert {p.page.name for p in docs_programs} >= {
+        "models.md",
+        "errors.md",
+        "bulk.md",
+        "transports.md",
+    }
 
 
 @pytest.fixture(scope="module")
@@ -63,14 +102,14 @@ def sandbox_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
         yield env
 
 
-@pytest.mark.parametrize(("line", "code"), PROGRAMS, ids=[f"line {n}" for n, _ in PROGRAMS])
+@pytest.mark.parametrize("program", PROGRAMS, ids=[p.label for p in PROGRAMS])
 def test_each_complete_program_runs_against_the_sandbox(
-    tmp_path: Path, sandbox_env: dict[str, str], line: int, code: str
+    tmp_path: Path, sandbox_env: dict[str, str], program: Program
 ) -> None:
-    program = tmp_path / f"readme_line_{line}.py"
-    program.write_text(code, encoding="utf-8")
+    path = tmp_path / program.filename
+    path.write_text(program.code, encoding="utf-8")
     done = subprocess.run(
-        [sys.executable, str(program)],
+        [sys.executable, str(path)],
         env=sandbox_env,
         cwd=tmp_path,
         capture_output=True,
@@ -84,7 +123,7 @@ def test_each_complete_program_runs_against_the_sandbox(
 def test_the_quickstart_books_an_order_at_the_price_the_readme_gives(
     tmp_path: Path, sandbox_env: dict[str, str]
 ) -> None:
-    code = PROGRAMS[0][1]
+    code = README_PROGRAMS[0].code
     assert "Credentials.from_env()" in code and "client.logistics.book(" in code
     program = tmp_path / "quickstart.py"
     program.write_text(code, encoding="utf-8")
@@ -100,9 +139,9 @@ def test_the_quickstart_books_an_order_at_the_price_the_readme_gives(
 
 def test_every_complete_program_passes_mypy_strict(tmp_path: Path) -> None:
     files = []
-    for line, code in PROGRAMS:
-        path = tmp_path / f"readme_line_{line}.py"
-        path.write_text(code, encoding="utf-8")
+    for program in PROGRAMS:
+        path = tmp_path / program.filename
+        path.write_text(program.code, encoding="utf-8")
         files.append(str(path))
     done = subprocess.run(
         [sys.executable, "-m", "mypy", "--strict", "--no-error-summary", *files],

@@ -22,19 +22,16 @@ from .errors import (
     RateLimitError,
 )
 
-#: The ``timestamp`` header unit (the default of ``DefaultSigner.timestamp_unit``).
-#: ``DefaultSigner(timestamp_unit="s")`` switches to seconds.
 TIMESTAMP_UNIT: Final[Literal["ms", "s"]] = "ms"
+"""The ``timestamp`` header unit (the default of ``DefaultSigner.timestamp_unit``).
+``DefaultSigner(timestamp_unit="s")`` switches to seconds."""
 
-#: Style-K envelope codes that mean success. The address docs show ``0``, the others ``200``.
 K_SUCCESS_CODES: Final = frozenset({0, 200, "0", "200"})
+"""Style-K envelope codes that mean success. The address docs show ``0``, the others ``200``."""
 
-#: Style-L success: ``success`` is true and ``errorCode`` is 200 (or absent).
 L_SUCCESS_CODE: Final = 200
+"""Style-L success: ``success`` is true and ``errorCode`` is 200 (or absent)."""
 
-#: The error-code table. The public one could not be read, so envelope codes are read as
-#: HTTP-like codes (the local sandbox uses them that way): these, plus any 5xx code
-#: (:data:`SERVER_ERROR_CODES`) as a server error. For any other code the HTTP status decides.
 ERROR_CODES: Final[Mapping[int, type[APIError]]] = MappingProxyType(
     {
         400: BadRequestError,
@@ -45,11 +42,14 @@ ERROR_CODES: Final[Mapping[int, type[APIError]]] = MappingProxyType(
         429: RateLimitError,
     }
 )
+"""The error-code table. The public one could not be read, so envelope codes are read as
+HTTP-like codes (the local sandbox uses them that way): these, plus any 5xx code
+(:data:`SERVER_ERROR_CODES`) as a server error. For any other code the HTTP status decides."""
 
-#: Codes (and HTTP statuses) read as a server failure: :class:`~xportcn_async.errors.ServerError`.
 SERVER_ERROR_CODES: Final = range(500, 600)
+"""Codes (and HTTP statuses) read as a server failure: :class:`~xportcn_async.errors.ServerError`."""
 
-#: Whether the server deduplicates two bookings of one ``renderId``: the default of
-#: ``XportcnClient(retry_ambiguous=...)``. Unknown, so the SDK assumes it does not: a booking
-#: that may have reached the server is never retried unless you opt in.
 SERVER_DEDUPLICATES_BOOKINGS: Final = False
+"""Whether the server deduplicates two bookings of one ``renderId``: the default of
+``XportcnClient(retry_ambiguous=...)``. Unknown, so the SDK assumes it does not: a booking
+that may have reached the server is never retried unless you opt in."""
