@@ -1,0 +1,65 @@
+"""Every benchmark's smoke mode runs to the end: a benchmark that crashes fails the suite.
+
+The smoke modes use tiny sizes and check no target (no timing threshold here, ever); they run
+the real thing: client processes, the stub server and the sandbox over HTTP on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+sys.path.insert(0, str(BENCHMARKS))
+
+from sides import parse_side, parse_sides, raw_signature  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    ("script", "expected"),
+    [
+        ("bench_throughput.py", ["SDK book_many, aiohttp", "raw loop, aiohttp", "end-to-end"]),
+        ("bench_latency.py", ["of the bound", "highest bound"]),
+        ("bench_overhead.py", ["xportcn-async book()"]),
+        ("bench_memory.py", ["peak RSS"]),
+    ],
+)
+def test_smoke_mode_runs_to_the_end(script: str, expected: list[str]) -> None:
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / script), "--smoke"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "smoke mode" in done.stdout
+    for text in expected:
+        assert text in done.stdout, done.stdout
+    assert ": met" not in done.stdout  # no target is checked in smoke mode
+    assert "MISSED" not in done.stdout
+
+
+def test_raw_loop_signs_as_the_spec_says() -> None:
+    # The test vector of API.md §2, against the hand-written signer of the raw loop.
+    assert (
+        raw_signature(
+            "ak-demo-0001", "1732665600000", "N0nceN0nceN0nceN0nceN0nceN0nce12", "sk-demo-secret"
+        )
+        == "DF94144C525D31C3312F82BF51979356"
+    )
+
+
+def test_side_names_parse_into_kind_client_and_options() -> None:
+    side = parse_side("raw-aiohttp+orjson")
+    assert (side.kind, side.client, side.options) == ("raw", "aiohttp", ("orjson",))
+    assert [s.kind for s in parse_sides("sdk-aiohttp, sdkbook-aiohttp,raw-aiohttp")] == [
+        "sdk",
+        "sdkbook",
+        "raw",
+    ]
+    for bad in ("sdk-nope", "fast-aiohttp", "raw-aiohttp+turbo", "sdk-aiohttp+orjson"):
+        with pytest.raises(ValueError):
+            parse_side(bad)
