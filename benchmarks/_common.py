@@ -226,13 +226,17 @@ def run_side(
     warmup: int,
     cpu: int | None,
     tag: str,
+    build: int = 0,
+    wrapper: Sequence[str] = (),
 ) -> Run:
-    """Run ``side`` in a fresh client process pinned to ``cpu``: build its orders, book
-    ``warmup`` of them (connections set up), then time the booking of ``count`` more."""
+    """Run ``side`` in a fresh client process pinned to ``cpu``: build its orders (at least
+    ``build``), book ``warmup`` of them (connections set up), then time the booking of
+    ``count`` more. ``wrapper`` goes before the command (``valgrind ...``)."""
     command = [
-        sys.executable, str(HERE / "run_side.py"), "--side", side, "--url", server.base_url,
+        *wrapper, sys.executable, str(HERE / "run_side.py"), "--side", side, "--url", server.base_url,
         "--server", server.kind, "--server-pid", str(server.pid), "--count", str(count),
         "--warmup", str(warmup), "--concurrency", str(concurrency), "--tag", tag,
+        "--build", str(build),
     ]  # fmt: skip
     before = server.stub_requests() if server.kind == "stub" else server.sandbox_bookings()
     out = subprocess.run(

@@ -13,7 +13,7 @@ Target (issue 10): ``book_many`` at least 95 % of the bound at concurrency 100 a
 
     python benchmarks/bench_latency.py [--sides sdk-aiohttp,raw-aiohttp] [--server sandbox]
         [--bookings 5000] [--concurrency 100] [--latency 0.05] [--repeats 3]
-        [--ladder 100 150 200 300 400 600 800 1200] [--no-search] [--smoke]
+        [--ladder 25 50 100 150 ... 1200] [--no-search] [--smoke]
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.05, help="seconds per request")
     parser.add_argument("--repeats", type=int, default=3, help="runs per side")
     parser.add_argument(
-        "--ladder", type=int, nargs="+", default=[100, 150, 200, 300, 400, 600, 800, 1200]
+        "--ladder", type=int, nargs="+", default=[25, 50, 100, 150, 200, 300, 400, 600, 800, 1200]
     )
     parser.add_argument("--search-repeats", type=int, default=2)
     parser.add_argument("--no-search", action="store_true")

@@ -73,10 +73,12 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, required=True)
     parser.add_argument("--concurrency", type=int, required=True)
     parser.add_argument("--tag", default="0", help="keeps the orders of runs apart")
+    parser.add_argument("--build", type=int, help="orders to build (default: warm-up + count)")
     args = parser.parse_args()
 
     side = parse_side(args.side)
-    orders = list(order_dicts(args.warmup + args.count, tag=args.tag))
+    built = max(args.build or 0, args.warmup + args.count)
+    orders = list(order_dicts(built, tag=args.tag))
     if args.server == "sandbox":
         asyncio.run(previewed(args.url, orders))
     inputs = side.prepare(orders)
@@ -84,7 +86,8 @@ def main() -> None:
     # Set-up objects out of the collector's reach: they weigh on no side's timed part.
     gc.collect()
     gc.freeze()
-    result = side.run(measure(side, args, inputs[: args.warmup], inputs[args.warmup :]))
+    warm, timed = inputs[: args.warmup], inputs[args.warmup : args.warmup + args.count]
+    result = side.run(measure(side, args, warm, timed))
     print(json.dumps(result))
 
 
