@@ -1,7 +1,7 @@
 """Run every benchmark in sequence (``make bench``), or every smoke mode (``--smoke``).
 
 Each runs in its own process with this interpreter; its output is printed as it comes. The
-full run takes about 15 minutes on two cores, most of it the 1,000,000 bookings of the
+full run takes 15-20 minutes on two cores, most of it the 1,000,000 bookings of the
 memory benchmark. Exits with the first non-zero exit code, if any (a missed target is not an
 error: it is printed as ``MISSED``).
 
