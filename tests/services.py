@@ -33,7 +33,7 @@ SERVICE_FIXTURES = {"postgres": "postgres_url", "redis": "redis_url"}
 REQUIRE_VARIABLE = "XPORTCN_REQUIRE_SERVICES"
 HOW_TO_START = (
     'start them with `make services`, then `eval "$(scripts/test-services.sh env)"` '
-    "(see README, Testing)"
+    "(see docs/development.md)"
 )
 
 

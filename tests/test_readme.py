@@ -71,11 +71,19 @@ README_PROGRAMS = complete_programs(README)
 PROGRAMS = distinct([program for page in PAGES for program in complete_programs(page)])
 
 
-def test_the_readme_has_complete_programs_and_marked_fragments() -> None:
-    blocks = python_blocks(README)
+def test_the_readme_and_docs_have_complete_programs_and_marked_fragments() -> None:
     assert len(README_PROGRAMS) >= 2  # the Quickstart and its sandbox variant
-    assert len(blocks) > len(README_PROGRAMS)
     assert "## Quickstart" in README.read_text(encoding="utf-8")
+    blocks = [block for page in PAGES for block in python_blocks(page)]
+    assert any(code.startswith(FRAGMENT) for _, code in blocks)
+
+
+def test_the_readme_links_to_files_that_exist() -> None:
+    """The README's links into docs/ (the site's pages, as a repository browser shows them)."""
+    targets = re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", README.read_text(encoding="utf-8"))
+    local = [t for t in targets if "://" not in t]
+    assert any(t.startswith("docs/") for t in local)
+    assert [t for t in local if not (ROOT / t).exists()] == []
 
 
 def test_the_docs_pages_have_complete_programs_too() -> None:

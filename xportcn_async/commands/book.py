@@ -49,7 +49,7 @@ AUTH_FAILURES_TO_STOP = 5
 """Consecutive orders refused with 401/403, with none booked, that stop a run."""
 PROBLEMS_SHOWN = 5
 """Rejected, failed or unknown orders printed at the end; the rest are in the results."""
-README_CLI = "the README, section 'The xportcn command line'"
+CLI_DOCS = "the docs, page 'The xportcn command line' (docs/cli.md)"
 
 
 # -- reading the input ---------------------------------------------------------------------
@@ -564,7 +564,7 @@ The journal: by default, outcomes are journalled next to the results
 (RESULTS with .journal.jsonl). Rerunning the same command after a crash is
 refused until you pass --resume (skip what was booked) or --fresh (move the old
 journal aside and start over). Exit status: 0 every order booked, 1 otherwise,
-2 bad options, 130 interrupted. More in {README_CLI}.
+2 bad options, 130 interrupted. More in {CLI_DOCS}.
 """
 
 

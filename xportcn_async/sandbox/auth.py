@@ -93,7 +93,7 @@ class Authenticator:
         if not hmac.compare_digest(sig.encode(), expected.encode()):
             raise SandboxError(
                 401,
-                "signature does not match (see the SDK README, 'What the public docs do not say')",
+                "signature does not match (see the SDK docs, page 'What is inferred')",
             )
         if query_signed and (query.get("timestamp") != timestamp or query.get("sign") != sig):
             raise SandboxError(401, "query parameters timestamp and sign must repeat the headers")
