@@ -38,8 +38,7 @@ from xportcn_async import (
 )
 from xportcn_async.endpoints import ENDPOINTS, Endpoint
 from xportcn_async.resources import LogisticsResource
-from xportcn_async.sandbox import Sandbox, SandboxState, serve
-from xportcn_async.sandbox.core import Route
+from xportcn_async.sandbox import Route, Sandbox, SandboxState, serve
 from xportcn_async.sandbox.state import RATE_WINDOW_SECONDS
 from xportcn_async.signing import new_nonce
 

@@ -19,9 +19,9 @@ interrupted.
 
 # Handler modules register themselves with @operation when imported.
 from . import basics, ka, logistics  # noqa: F401
-from .core import API_PREFIX, DEMO_CREDENTIALS, Route, Sandbox
+from .core import API_PREFIX, DEMO_CREDENTIALS, Sandbox
 from .faults import FaultKind, Faults, Latency
-from .registry import HANDLERS, OperationHandler, Reply, SandboxError, operation
+from .registry import HANDLERS, OperationHandler, Reply, Route, SandboxError, operation
 from .server import RunningSandbox, serve
 from .state import OrderRecord, RenderRecord, SandboxState, SandboxStats
 

@@ -15,13 +15,13 @@ import logging
 import random
 import time
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-import attrs
+from aiohttp import web
 
 from ..credentials import Credentials
-from ..endpoints import ENDPOINTS, Endpoint
+from ..endpoints import ENDPOINTS
 from ..errors import ConnectionDroppedError, RequestTimeoutError
 from ..signing import TimestampUnit
 from ..transports import Request, Response
@@ -29,13 +29,11 @@ from . import replies
 from .auth import Authenticator
 from .body import decode_body
 from .faults import FaultKind, Faults, Latency
-from .registry import HANDLERS, OperationHandler, Reply, SandboxError
+from .registry import HANDLERS, Reply, Route, SandboxError
 from .state import SandboxState, SandboxStats
+from .web import make_app
 
-if TYPE_CHECKING:
-    from aiohttp import web
-
-__all__ = ["API_PREFIX", "DEMO_CREDENTIALS", "Route", "Sandbox"]
+__all__ = ["API_PREFIX", "DEMO_CREDENTIALS", "Sandbox"]
 
 logger = logging.getLogger("xportcn_async.sandbox")
 
@@ -47,14 +45,6 @@ API_PREFIX = "/api"
 
 _UNKNOWN = "(unknown path)"
 _URL_CACHE_SIZE = 4096
-
-
-@attrs.frozen
-class Route:
-    """A served operation: its endpoint table entry and its handler."""
-
-    endpoint: Endpoint
-    handler: OperationHandler
 
 
 class Sandbox:
@@ -129,8 +119,6 @@ class Sandbox:
         """The aiohttp application: ``POST /api/<path>`` per operation, and
         ``GET /_sandbox/stats``. Run it with :func:`~xportcn_async.sandbox.serve`."""
         if self._app is None:
-            from .web import make_app
-
             self._app = make_app(self)
         return self._app
 

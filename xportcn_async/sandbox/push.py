@@ -19,16 +19,14 @@ import asyncio
 import json
 import logging
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import aiohttp
 import attrs
 
+from .core import Sandbox
 from .ka import KaState, ka_state
 from .state import SandboxState
-
-if TYPE_CHECKING:
-    from .core import Sandbox
 
 __all__ = ["Delivery", "MessagePusher"]
 

@@ -19,10 +19,10 @@ from typing import Any, TypeVar
 
 import attrs
 
-from ..endpoints import ENDPOINTS
+from ..endpoints import ENDPOINTS, Endpoint
 from .state import SandboxState
 
-__all__ = ["HANDLERS", "OperationHandler", "Reply", "SandboxError", "operation"]
+__all__ = ["HANDLERS", "OperationHandler", "Reply", "Route", "SandboxError", "operation"]
 
 
 class SandboxError(Exception):
@@ -53,6 +53,14 @@ HANDLERS: dict[str, OperationHandler] = {}
 """Operation name -> handler. Filled by :func:`operation` when handler modules are imported."""
 
 H = TypeVar("H", bound=OperationHandler)
+
+
+@attrs.frozen
+class Route:
+    """A served operation: its endpoint table entry and its handler."""
+
+    endpoint: Endpoint
+    handler: OperationHandler
 
 
 def operation(name: str) -> Callable[[H], H]:

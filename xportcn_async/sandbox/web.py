@@ -1,4 +1,5 @@
-"""The aiohttp application around :meth:`Sandbox.dispatch`.
+"""The aiohttp application around :meth:`Sandbox.dispatch
+<xportcn_async.sandbox.Sandbox.dispatch>`.
 
 - ``POST /api/<endpoint path>`` for every served operation;
 - ``GET /_sandbox/stats``: the counters as JSON;
@@ -8,24 +9,26 @@
 
 A ``drop_after`` fault closes the TCP connection once the request is processed: the client
 sees the server disconnect without a response.
+
+This module serves any :class:`Served` (the sandbox is one) and does not import the sandbox:
+the sandbox imports this module to build its :attr:`~xportcn_async.sandbox.Sandbox.app`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Protocol
 
 from aiohttp import web
 from multidict import MultiDict, MultiDictProxy
 
 from ..transports import Response
 from . import replies
-from .faults import FaultKind
+from .faults import FaultKind, Faults
+from .registry import Route
+from .state import SandboxState
 
-if TYPE_CHECKING:
-    from .core import Route, Sandbox
-
-__all__ = ["STATS_PATH", "make_app"]
+__all__ = ["STATS_PATH", "Served", "make_app"]
 
 STATS_PATH = "/_sandbox/stats"
 MAX_BODY_SIZE = 1 << 20
@@ -36,7 +39,36 @@ _NO_QUERY: MultiDictProxy[str] = MultiDictProxy(MultiDict())
 View = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def make_app(sandbox: Sandbox) -> web.Application:
+class Served(Protocol):
+    """What the application serves: the sandbox's routes, its one-request core and its
+    counters (:class:`~xportcn_async.sandbox.Sandbox` is one)."""
+
+    @property
+    def routes(self) -> Mapping[str, Route]: ...
+
+    @property
+    def faults(self) -> Faults | None: ...
+
+    @property
+    def state(self) -> SandboxState: ...
+
+    async def dispatch(
+        self,
+        route: Route | None,
+        path: str,
+        headers: Mapping[str, str],
+        query: Mapping[str, str],
+        body: bytes,
+    ) -> tuple[Response, FaultKind | None]: ...
+
+    def refuse(self, route: Route | None, path: str, status: int, message: str) -> Response: ...
+
+    async def sleep(self, delay: float) -> None: ...
+
+    def stats_dict(self) -> dict[str, Any]: ...
+
+
+def make_app(sandbox: Served) -> web.Application:
     # aiohttp stops reading past client_max_size (up to 3.13 at that size, since 3.14 above
     # it); _read then holds the line at exactly MAX_BODY_SIZE with either.
     app = web.Application(client_max_size=MAX_BODY_SIZE + 1)
@@ -51,7 +83,7 @@ def _to_web(response: Response) -> web.Response:
     return web.Response(status=response.status, headers=response.headers, body=response.body)
 
 
-def _endpoint_view(sandbox: Sandbox, route: Route) -> View:
+def _endpoint_view(sandbox: Served, route: Route) -> View:
     query_signed = route.endpoint.auth == "Q"
 
     async def view(request: web.Request) -> web.StreamResponse:
@@ -73,9 +105,7 @@ def _endpoint_view(sandbox: Sandbox, route: Route) -> View:
     return view
 
 
-async def _read(
-    sandbox: Sandbox, route: Route | None, request: web.Request
-) -> bytes | web.Response:
+async def _read(sandbox: Served, route: Route | None, request: web.Request) -> bytes | web.Response:
     """The request body, or the error envelope answering a body that cannot be read."""
     too_large = f"the request body is larger than {MAX_BODY_SIZE} bytes"
     try:
@@ -95,14 +125,14 @@ async def _read(
     return body
 
 
-def _stats_view(sandbox: Sandbox) -> View:
+def _stats_view(sandbox: Served) -> View:
     async def view(request: web.Request) -> web.StreamResponse:
         return web.json_response(sandbox.stats_dict())
 
     return view
 
 
-def _fallback_view(sandbox: Sandbox) -> View:
+def _fallback_view(sandbox: Served) -> View:
     async def view(request: web.Request) -> web.StreamResponse:
         body = await _read(sandbox, None, request)
         if isinstance(body, web.Response):
