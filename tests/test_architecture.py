@@ -261,73 +261,74 @@ def test_the_walker_sees_the_package() -> None:
     assert ("xportcn_async.sandbox.ka.products", "xportcn_async.sandbox.checks") in edges
 
 
-# -- the walker, on packages made to break each rule ----------------------------------------
+# -- the walker, on a package made to break each rule ----------------------------------------
+
+BROKEN = {
+    "__init__.py": "",
+    # a cycle hidden in a method; c imports into it, and is in no cycle
+    "fn/__init__.py": "",
+    "fn/a.py": "from .b import B\n",
+    "fn/b.py": "class B:\n    def app(self):\n        from .a import make\n",
+    "fn/c.py": "from . import a\n",
+    # a cycle hidden behind TYPE_CHECKING (its else branch runs, and imports nothing here)
+    "tc/__init__.py": "from .core import Core\n",
+    "tc/core.py": "from . import web\n",
+    "tc/web.py": (
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
+        "    from .core import Core\nelse:\n    import json\n"
+    ),
+    # a ring of five absolute imports, and a module importing itself
+    **{f"ring/m{i}.py": f"import pkg.ring.m{(i + 1) % 5}\n" for i in range(5)},
+    "ring/__init__.py": "",
+    "me.py": "from pkg import me as myself\n",
+    # private names and modules: b breaks the rules; t.x, _core.http and c keep them
+    "priv/__init__.py": "",
+    "priv/a.py": "_helper = 1\npublic = 2\n",
+    "priv/b.py": "from .a import _helper, public\nfrom .t._base import redact\n",
+    "priv/t/__init__.py": "from ._base import redact\n",
+    "priv/t/_base.py": "def redact(): ...\n",
+    "priv/t/x.py": "from . import _base\n",
+    "priv/_core/__init__.py": "",
+    "priv/_core/http.py": "from . import _wire\n",
+    "priv/_core/_wire.py": "",
+    "priv/c.py": "from ._core import http\nfrom .__init__ import __doc__\n",
+}
 
 
-def _package(tmp_path: Path, files: dict[str, str]) -> ImportGraph:
+@pytest.fixture
+def broken(tmp_path: Path) -> ImportGraph:
     root = tmp_path / "pkg"
-    for name, source in {"__init__.py": "", **files}.items():
+    for name, source in BROKEN.items():
         path = root / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(source)
     return ImportGraph.of_package(root, "pkg")
 
 
-def test_a_cycle_hidden_in_a_function_is_found(tmp_path: Path) -> None:
-    graph = _package(
-        tmp_path,
-        {
-            "a.py": "from .b import B\n",
-            "b.py": "class B:\n    def app(self):\n        from .a import make\n",
-            "c.py": "from . import a\n",
-        },
-    )
-    assert graph.cycles("pkg") == [["pkg.a", "pkg.b"]]
-    assert graph.cycles("pkg.c") == []
-    assert [str(e) for e in graph.function_level("pkg")] == ["pkg.b:3 imports pkg.a (make)"]
+@pytest.mark.parametrize(
+    ("scope", "cycles"),
+    [
+        ("pkg.fn", [["pkg.fn.a", "pkg.fn.b"]]),
+        ("pkg.fn.c", []),
+        ("pkg.tc", [["pkg.tc.core", "pkg.tc.web"]]),
+        ("pkg.ring", [[f"pkg.ring.m{i}" for i in range(5)]]),
+        ("pkg.me", [["pkg.me"]]),
+        ("pkg.priv", []),
+    ],
+)
+def test_hidden_cycles_are_found(broken: ImportGraph, scope: str, cycles: list[list[str]]) -> None:
+    assert broken.cycles(scope) == cycles
 
 
-def test_a_cycle_hidden_behind_type_checking_is_found(tmp_path: Path) -> None:
-    graph = _package(
-        tmp_path,
-        {
-            "sub/__init__.py": "from .core import Core\n",
-            "sub/core.py": "from . import web\n",
-            "sub/web.py": (
-                "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
-                "    from .core import Core\nelse:\n    import json\n"
-            ),
-        },
-    )
-    assert graph.cycles("pkg.sub") == [["pkg.sub.core", "pkg.sub.web"]]
-    assert [str(e) for e in graph.type_checking("pkg")] == [
-        "pkg.sub.web:3 imports pkg.sub.core (Core)"
+def test_function_level_and_type_checking_imports_are_found(broken: ImportGraph) -> None:
+    assert [str(e) for e in broken.function_level("pkg")] == ["pkg.fn.b:3 imports pkg.fn.a (make)"]
+    assert [str(e) for e in broken.type_checking("pkg")] == [
+        "pkg.tc.web:3 imports pkg.tc.core (Core)"
     ]
-    assert graph.function_level("pkg") == []
 
 
-def test_a_self_import_and_a_long_cycle_are_found(tmp_path: Path) -> None:
-    files = {f"m{i}.py": f"import pkg.m{(i + 1) % 5}\n" for i in range(5)}
-    graph = _package(tmp_path, {**files, "self.py": "from pkg import self as me\n"})
-    assert graph.cycles("pkg") == [[f"pkg.m{i}" for i in range(5)], ["pkg.self"]]
-
-
-def test_private_names_and_modules_are_found(tmp_path: Path) -> None:
-    graph = _package(
-        tmp_path,
-        {
-            "a.py": "_helper = 1\npublic = 2\n",
-            "b.py": "from .a import _helper, public\nfrom .t._base import redact\n",
-            "t/__init__.py": "from ._base import redact\n",
-            "t/_base.py": "def redact(): ...\n",
-            "t/x.py": "from . import _base\n",
-            "_core/__init__.py": "",
-            "_core/http.py": "from . import _wire\n",
-            "_core/_wire.py": "",
-            "c.py": "from ._core import http\nfrom .__init__ import __doc__\n",
-        },
-    )
-    assert [str(e) for e in graph.private("pkg")] == [
-        "pkg.b:1 imports pkg.a (_helper, public)",
-        "pkg.b:2 imports pkg.t._base (redact)",
+def test_private_names_and_modules_are_found(broken: ImportGraph) -> None:
+    assert [str(e) for e in broken.private("pkg")] == [
+        "pkg.priv.b:1 imports pkg.priv.a (_helper, public)",
+        "pkg.priv.b:2 imports pkg.priv.t._base (redact)",
     ]

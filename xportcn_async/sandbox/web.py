@@ -39,6 +39,13 @@ _NO_QUERY: MultiDictProxy[str] = MultiDictProxy(MultiDict())
 View = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
+Dispatch = Callable[
+    [Route | None, str, Mapping[str, str], Mapping[str, str], bytes],
+    Awaitable[tuple[Response, FaultKind | None]],
+]
+"""``dispatch(route, path, headers, query, body) -> (response, fault drawn)``."""
+
+
 class Served(Protocol):
     """What the application serves: the sandbox's routes, its one-request core and its
     counters (:class:`~xportcn_async.sandbox.Sandbox` is one)."""
@@ -52,14 +59,8 @@ class Served(Protocol):
     @property
     def state(self) -> SandboxState: ...
 
-    async def dispatch(
-        self,
-        route: Route | None,
-        path: str,
-        headers: Mapping[str, str],
-        query: Mapping[str, str],
-        body: bytes,
-    ) -> tuple[Response, FaultKind | None]: ...
+    @property
+    def dispatch(self) -> Dispatch: ...
 
     def refuse(self, route: Route | None, path: str, status: int, message: str) -> Response: ...
 

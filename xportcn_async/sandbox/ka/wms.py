@@ -12,7 +12,7 @@ from typing import Any
 from .. import checks as c
 from ..registry import SandboxError, operation
 from ..state import SandboxState
-from .state import PACKAGE_INBOUND, WmsPackageRecord, ka_state
+from .state import PACKAGE_INBOUND, KaState, WmsPackageRecord, ka_state
 
 __all__: list[str] = []
 
@@ -48,11 +48,17 @@ def _package_fields(body: dict[str, Any], *, required: bool) -> dict[str, Any]:
     return {k: v for k, v in fields.items() if v is not None}
 
 
+def _request(
+    state: SandboxState, body: dict[str, Any], *, required: bool
+) -> tuple[KaState, str, dict[str, Any]]:
+    """What every wms call sends: ``(state, out_order_id, fields sent)``."""
+    out_order_id = c.id_string(body, "out_order_id")
+    return ka_state(state), out_order_id, _package_fields(body, required=required)
+
+
 @operation("wms.forecast")
 def forecast_package(state: SandboxState, body: dict[str, Any]) -> Any:
-    ka = ka_state(state)
-    out_order_id = c.id_string(body, "out_order_id")
-    fields = _package_fields(body, required=True)
+    ka, out_order_id, fields = _request(state, body, required=True)
     if out_order_id in ka.packages:
         raise SandboxError(409, f"package {out_order_id!r} is already known; update it instead")
     package = WmsPackageRecord(ka.new_package_id(), out_order_id, **fields)
@@ -62,33 +68,30 @@ def forecast_package(state: SandboxState, body: dict[str, Any]) -> Any:
 
 @operation("wms.inbound")
 def inbound_package(state: SandboxState, body: dict[str, Any]) -> Any:
-    ka = ka_state(state)
-    out_order_id = c.id_string(body, "out_order_id")
-    fields = _package_fields(body, required=True)
-    inspection = _inspection(body)
+    ka, out_order_id, fields = _request(state, body, required=True)
+    fields.update(quality_inspection_info=_inspection(body), status=PACKAGE_INBOUND)
     package = ka.packages.get(out_order_id)
     if package is None:
         package = ka.packages[out_order_id] = WmsPackageRecord(ka.new_package_id(), out_order_id)
     elif package.status == PACKAGE_INBOUND:
         raise SandboxError(409, f"package {out_order_id!r} was already received")
-    for key, value in fields.items():
-        setattr(package, key, value)
-    package.quality_inspection_info = inspection
-    package.status = PACKAGE_INBOUND
-    return package.to_wire()
+    return _updated(package, fields)
 
 
 @operation("wms.update")
 def update_package(state: SandboxState, body: dict[str, Any]) -> Any:
-    ka = ka_state(state)
-    out_order_id = c.id_string(body, "out_order_id")
-    fields = _package_fields(body, required=False)
+    ka, out_order_id, fields = _request(state, body, required=False)
     inspection = _inspection(body)
+    if inspection is not None:
+        fields["quality_inspection_info"] = inspection
     package = ka.packages.get(out_order_id)
     if package is None:
         raise SandboxError(404, f"unknown out_order_id {out_order_id!r}: forecast it first")
+    return _updated(package, fields)
+
+
+def _updated(package: WmsPackageRecord, fields: dict[str, Any]) -> dict[str, Any]:
+    """Set ``fields`` on ``package``; answer it."""
     for key, value in fields.items():
         setattr(package, key, value)
-    if inspection is not None:
-        package.quality_inspection_info = inspection
     return package.to_wire()
