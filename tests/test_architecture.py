@@ -36,7 +36,8 @@ class Import:
     """The names a ``from`` import takes from ``target`` (its submodules excluded)."""
     line: int
     function_level: bool
-    """Inside a function or class body: run late, which can hide a cycle."""
+    """Inside a function or method (not a class body, which runs with its module): run
+    late, which can hide a cycle."""
     type_checking: bool
     """Under ``if TYPE_CHECKING:``: never run, which can hide a cycle."""
 

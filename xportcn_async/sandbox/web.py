@@ -1,5 +1,5 @@
-"""The aiohttp application around :meth:`Sandbox.dispatch
-<xportcn_async.sandbox.Sandbox.dispatch>`.
+"""The aiohttp application around a sandbox's
+:meth:`~xportcn_async.sandbox.Sandbox.dispatch`.
 
 - ``POST /api/<endpoint path>`` for every served operation;
 - ``GET /_sandbox/stats``: the counters as JSON;
