@@ -11,6 +11,7 @@ import pytest
 
 from xportcn_async import (
     Address,
+    AttemptHooks,
     EstimateFreightRequest,
     InMemoryTransport,
     Response,
@@ -349,42 +350,49 @@ async def test_an_unexpected_error_after_a_write_was_sent_is_unknown_and_after_a
         transport=InMemoryTransport(sandbox.handle),
     ) as client:
 
-        async def estimate_then_crash(request: object) -> None:
-            await client.logistics.estimate_freight(request)  # type: ignore[arg-type]
+        async def estimate_then_crash(
+            request: EstimateFreightRequest, *, hooks: AttemptHooks
+        ) -> None:
+            await client.logistics.estimate_freight(request, hooks=hooks)
             raise RuntimeError("bug in the caller's code after a read")
 
-        async def save_then_crash(request: object) -> None:
-            await client.addresses.save(Address(name="n", phone="1", address="a"))
+        async def save_then_crash(request: EstimateFreightRequest, *, hooks: AttemptHooks) -> None:
+            await client.addresses.save(Address(name="n", phone="1", address="a"), hooks=hooks)
             raise RuntimeError("bug in the caller's code after a write")
 
-        async def crash_before_sending(request: object) -> None:
+        async def crash_before_sending(
+            request: EstimateFreightRequest, *, hooks: AttemptHooks
+        ) -> None:
             raise RuntimeError("bug before anything was sent")
 
         request = from_wire(EXAMPLE_ESTIMATE, EstimateFreightRequest)
-        async with batch(save_then_crash, [request]) as run:
+        async with batch(save_then_crash, [request], with_hooks=True) as run:
             (after_write,) = [o async for o in run]
-        async with batch(estimate_then_crash, [request]) as run:
+        async with batch(estimate_then_crash, [request], with_hooks=True) as run:
             (after_read,) = [o async for o in run]
-        async with batch(crash_before_sending, [request]) as run:
+        async with batch(crash_before_sending, [request], with_hooks=True) as run:
             (before,) = [o async for o in run]
+        # Without hooks the engine cannot see what was sent: it assumes the worst.
+        async with batch(lambda r: estimate_then_crash(r, hooks=AttemptHooks()), [request]) as run:
+            (unseen,) = [o async for o in run]
     # Only a write can leave an outcome in doubt; a read that was answered cannot.
     assert after_write.status is Status.UNKNOWN and after_write.attempts == 1
     assert after_read.status is Status.FAILED and after_read.attempts == 1
     assert before.status is Status.FAILED and before.attempts == 0
+    assert unseen.status is Status.UNKNOWN and unseen.attempts == 0
 
 
-async def test_the_rate_limit_counts_every_http_request_of_an_item(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    acquired = 0
+class CountingLimiter:
+    def __init__(self) -> None:
+        self.acquired = 0
 
-    class CountingLimiter(RateLimiter):
-        async def acquire(self) -> None:
-            nonlocal acquired
-            acquired += 1
+    async def acquire(self) -> None:
+        self.acquired += 1
 
-    monkeypatch.setattr("xportcn_async.batch.RateLimiter", CountingLimiter)
+
+async def test_with_hooks_the_rate_limit_counts_every_http_request_of_an_item() -> None:
     sandbox = Sandbox()
+    limiter = CountingLimiter()
     async with XportcnClient(
         sandbox.credentials,
         base_url="http://127.0.0.1/api",
@@ -392,16 +400,17 @@ async def test_the_rate_limit_counts_every_http_request_of_an_item(
     ) as client:
         request = from_wire(EXAMPLE_ESTIMATE, EstimateFreightRequest)
 
-        async def two_calls(r: EstimateFreightRequest) -> None:
-            await client.logistics.estimate_freight(r)
-            await client.logistics.estimate_freight(r)
+        async def two_calls(r: EstimateFreightRequest, *, hooks: AttemptHooks) -> None:
+            await client.logistics.estimate_freight(r, hooks=hooks)
+            await client.logistics.estimate_freight(r, hooks=hooks)
 
-        async with batch(two_calls, [request] * 5, rate_limit=1000) as run:
-            assert [o.status async for o in run] == [Status.OK] * 5
-    assert acquired == 10
+        async with batch(two_calls, [request] * 5, rate_limit=limiter, with_hooks=True) as run:
+            outcomes = [o async for o in run]
+    assert [(o.status, o.attempts) for o in outcomes] == [(Status.OK, 2)] * 5
+    assert limiter.acquired == 10
 
-    # retries wait for a slot too
-    acquired = 0
+    # retries wait for a slot too; a resource method can be the batch function itself
+    limiter = CountingLimiter()
     transport = InMemoryTransport(sandbox.handle, script=[Response(503), Response(503)])
     async with (
         XportcnClient(
@@ -410,11 +419,27 @@ async def test_the_rate_limit_counts_every_http_request_of_an_item(
             transport=transport,
             retry=RetryPolicy(initial_delay=0.001, max_delay=0.001),
         ) as client,
-        batch(client.logistics.estimate_freight, [request], rate_limit=1000) as run,
+        batch(
+            client.logistics.estimate_freight, [request], rate_limit=limiter, with_hooks=True
+        ) as run,
     ):
         (outcome,) = [o async for o in run]
     assert outcome.status is Status.OK and outcome.attempts == 3
-    assert acquired == 3
+    assert limiter.acquired == 3
+
+
+async def test_without_hooks_the_rate_limit_spaces_the_starts_of_items() -> None:
+    limiter = CountingLimiter()
+    started: list[int] = []
+
+    async def work(n: int) -> int:
+        started.append(limiter.acquired)  # the item's slot was taken before it started
+        return n
+
+    async with batch(work, range(7), rate_limit=limiter, concurrency=1) as run:
+        assert [o.result async for o in run] == list(range(7))
+    assert limiter.acquired == 7 and started == [1, 2, 3, 4, 5, 6, 7]
+    assert run.report.latency.count == 7  # every item that ran is timed
 
 
 async def test_leaving_early_runs_the_cleanup_of_a_generator_given_as_input() -> None:

@@ -19,6 +19,7 @@ from xportcn_async import (
     Address,
     AddressList,
     APIError,
+    AttemptHooks,
     BadRequestError,
     Booking,
     BookingRequest,
@@ -49,7 +50,6 @@ from xportcn_async import (
     from_wire,
     signature,
 )
-from xportcn_async.client import CallContext, call_context
 
 BOOK_PATH = "/open/pp/logistics/orderBookingFreight"
 ESTIMATE_PATH = "/open/pp/logistics/itemLogisticsPrice"
@@ -816,10 +816,10 @@ async def test_cancellation_is_not_turned_into_a_transport_error(
             await client.logistics.book(booking_request)
 
 
-# -- the call context (batch layer) ---------------------------------------------------------
+# -- per-call attempt hooks (the batch and bulk layers) ------------------------------------
 
 
-async def test_the_call_context_counts_attempts_and_rate_limits_each_one_before_it_starts(
+async def test_attempt_hooks_rate_limit_and_announce_each_attempt_before_it_is_sent(
     make_client: Callable[..., XportcnClient], estimate_request: EstimateFreightRequest
 ) -> None:
     events: list[str] = []
@@ -833,28 +833,69 @@ async def test_the_call_context_counts_attempts_and_rate_limits_each_one_before_
             events.append("send")
             return await super().send(request)
 
+    hooks = AttemptHooks(
+        limiter=Limiter(),
+        before_send=lambda n: events.append(f"before_send {n}"),
+        before_write=lambda n: events.append(f"before_write {n}"),
+    )
     transport = Recording(script=[unavailable(), ok_l(ESTIMATE_DATA)])
-    context = CallContext(limiter=Limiter())
-    token = call_context.set(context)
-    try:
-        async with make_client(
-            transport, on_request=lambda e: events.append(f"on_request {e.attempt}")
-        ) as client:
-            await client.logistics.estimate_freight(estimate_request)
-    finally:
-        call_context.reset(token)
-    assert context.attempts == 2
-    assert events == ["acquire", "on_request 1", "send", "acquire", "on_request 2", "send"]
+    async with make_client(
+        transport, on_request=lambda e: events.append(f"on_request {e.attempt}")
+    ) as client:
+        await client.logistics.estimate_freight(estimate_request, hooks=hooks)
+    assert events == [
+        *("acquire", "on_request 1", "before_send 1", "send"),
+        *("acquire", "on_request 2", "before_send 2", "send"),
+    ]  # a read: no before_write
 
 
-async def test_without_a_call_context_nothing_is_counted(
-    make_client: Callable[..., XportcnClient], estimate_request: EstimateFreightRequest
+async def test_before_write_runs_for_each_attempt_of_a_write_only(
+    make_client: Callable[..., XportcnClient],
+    booking_request: BookingRequest,
+    booking_ok: Response,
 ) -> None:
-    assert call_context.get() is None
-    transport = InMemoryTransport(script=[ok_l(ESTIMATE_DATA)])
+    writes: list[int] = []
+    transport = InMemoryTransport(script=[unavailable(), booking_ok])
     async with make_client(transport) as client:
-        await client.logistics.estimate_freight(estimate_request)
-    assert call_context.get() is None
+        hooks = AttemptHooks(before_write=writes.append)
+        await client.logistics.book(booking_request, hooks=hooks)
+    assert writes == [1, 2]
+
+
+async def test_an_attempt_whose_before_send_raises_is_not_sent_and_the_error_is_unchanged(
+    make_client: Callable[..., XportcnClient],
+    booking_request: BookingRequest,
+    booking_ok: Response,
+) -> None:
+    class JournalFull(Exception):
+        pass
+
+    def refuse(attempt: int) -> None:
+        raise JournalFull(attempt)
+
+    transport = InMemoryTransport(script=[booking_ok])
+    async with make_client(transport) as client:
+        with pytest.raises(JournalFull) as info:
+            await client.logistics.book(booking_request, hooks=AttemptHooks(before_send=refuse))
+    assert info.value.args == (1,)
+    assert transport.calls == []
+
+
+def test_the_removed_call_context_names_say_what_replaces_them() -> None:
+    import xportcn_async.client as client_module
+
+    for name in ("CallContext", "call_context"):
+        with pytest.raises(AttributeError, match="AttemptHooks"):
+            getattr(client_module, name)
+
+
+async def test_the_client_exposes_its_effective_retry_ambiguous(
+    make_client: Callable[..., XportcnClient],
+) -> None:
+    async with make_client(InMemoryTransport()) as client:
+        assert client.retry_ambiguous is False
+        assert client.with_options(retry_ambiguous=True).retry_ambiguous is True
+        assert client.retry_ambiguous is False
 
 
 # -- the declared envelope style, attempts, writes that accept retry_ambiguous ---------------

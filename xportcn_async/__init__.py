@@ -32,6 +32,7 @@ from .errors import (
     ValidationError,
     XportcnError,
 )
+from .hooks import AttemptHooks, RateLimiterLike
 from .models import *  # noqa: F403
 from .models import __all__ as _models_all
 from .resources import PreviewRejectedError
@@ -55,6 +56,7 @@ __all__ = [
     "ENDPOINTS",
     "APIError",
     "AiohttpTransport",
+    "AttemptHooks",
     "AuthenticationError",
     "BadRequestError",
     "ClientClosedError",
@@ -73,6 +75,7 @@ __all__ = [
     "PlainHTTPWarning",
     "PreviewRejectedError",
     "RateLimitError",
+    "RateLimiterLike",
     "RawResponse",
     "Request",
     "RequestEvent",

@@ -9,9 +9,13 @@ one outcome per input, lazy input, bounded memory.
 - Inputs (any iterable or async iterable) are read only when a worker is free and fewer than
   ``concurrency + window`` outcomes wait for the consumer, so a generator of a million items
   is never materialised.
-- The rate limit counts HTTP requests: every attempt that an item sends through an
-  :class:`~xportcn_async.XportcnClient` (previews, bookings, retries) waits for a slot first.
-  Waiting for a slot, like waiting for a worker, never counts against a request's timeout.
+- With ``with_hooks=True`` the function is called as ``fn(item, hooks=hooks)`` and passes
+  those :class:`~xportcn_async.AttemptHooks` to every client call it makes (resource methods
+  take them as is: ``batch(client.logistics.estimate_freight, ..., with_hooks=True)``). The
+  rate limit then counts HTTP requests: every attempt (previews, bookings, retries) waits
+  for a slot first, and each outcome counts its attempts. Without it, the engine knows
+  nothing of what ``fn`` sends: the rate limit spaces the items' starts. Waiting for a slot,
+  like waiting for a worker, never counts against a request's timeout.
 - One failing item never stops the others: every input read gets exactly one
   :class:`Outcome`. A fault of the machinery itself (the input iterator raises, the journal
   cannot be written) stops the run and is raised to the consumer.
@@ -31,16 +35,25 @@ import time
 import types
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
 from types import TracebackType
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, Protocol, TypeVar, overload
 
 import attrs
 
-from .client import CallContext, RateLimiterLike, call_context
 from .errors import APIError, OutcomeUnknownError, ValidationError, XportcnError
+from .hooks import AttemptHooks, RateLimiterLike
 from .retry import ErrorKind, classify
 
 T = TypeVar("T")
 R = TypeVar("R")
+T_contra = TypeVar("T_contra", contravariant=True)
+R_co = TypeVar("R_co", covariant=True)
+
+
+class HookedFunction(Protocol[T_contra, R_co]):
+    """A batch function that takes the run's :class:`~xportcn_async.AttemptHooks`
+    (``with_hooks=True``) and passes them to every client call it makes."""
+
+    def __call__(self, item: T_contra, /, *, hooks: AttemptHooks) -> Awaitable[R_co]: ...
 
 
 class Status(str, enum.Enum):
@@ -72,7 +85,8 @@ class Outcome(Generic[T, R]):
     result: R | None = None
     error: BaseException | None = None
     attempts: int = 0
-    """HTTP attempts sent for this input (0 when nothing was sent)."""
+    """HTTP attempts sent for this input (0 when nothing was sent), counted through the
+    run's hooks (``with_hooks=True``; always 0 without them)."""
     latency: float = 0.0
     """Seconds from the start of this input's work to its outcome (queueing excluded)."""
 
@@ -136,9 +150,11 @@ class BatchReport:
         self.started = time.monotonic()
         self.finished: float | None = None
 
-    def add(self, outcome: Outcome[Any, Any]) -> None:
+    def add(self, outcome: Outcome[Any, Any], *, timed: bool | None = None) -> None:
+        """Count ``outcome``; its latency counts when ``timed`` (by default: when it sent
+        something)."""
         self.counts[outcome.status] = self.counts.get(outcome.status, 0) + 1
-        if outcome.attempts:
+        if outcome.attempts if timed is None else timed:
             self.latency.add(outcome.latency)
 
     @property
@@ -263,9 +279,10 @@ class BatchRun(Generic[T, R]):
 
     def __init__(
         self,
-        fn: Callable[[T], Awaitable[R]],
+        fn: Callable[[T], Awaitable[R]] | HookedFunction[T, R],
         items: Iterable[T] | AsyncIterable[T],
         *,
+        with_hooks: bool = False,
         concurrency: int,
         rate_limit: float | RateLimiterLike | None,
         burst: int,
@@ -280,7 +297,8 @@ class BatchRun(Generic[T, R]):
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
-        self._fn = fn
+        self._fn: Callable[..., Awaitable[R]] = fn
+        self._with_hooks = with_hooks
         self._items = items
         self._concurrency = concurrency
         self._limiter = _limiter(rate_limit, burst)
@@ -470,7 +488,7 @@ class BatchRun(Generic[T, R]):
                 self._ahead.release()
                 return
             try:
-                outcome = await self._run_one(*pulled)
+                outcome, timed = await self._run_one(*pulled)
             except BaseException as exc:  # a precheck fault, or a cancellation or exit
                 self._ahead.release()
                 if not self._closed:
@@ -481,7 +499,7 @@ class BatchRun(Generic[T, R]):
                     )
                 raise
             try:
-                self.report.add(outcome)
+                self.report.add(outcome, timed=timed)
                 if self._on_outcome is not None:
                     self._on_outcome(outcome)
             except Exception as exc:  # e.g. the journal cannot be written
@@ -489,55 +507,58 @@ class BatchRun(Generic[T, R]):
             finally:
                 self._deliver(outcome)
 
-    async def _run_one(self, index: int, item: T) -> Outcome[T, R]:
+    async def _run_one(self, index: int, item: T) -> tuple[Outcome[T, R], bool]:
+        """The item's outcome, and whether its latency counts (it ran ``fn`` and, with
+        hooks, sent something)."""
         try:
             key = self._key(item)
         except Exception as exc:  # a key function that fails on bad input
-            return Outcome(index=index, key="", item=item, status=Status.REJECTED, error=exc)
+            rejected: Outcome[T, R] = Outcome(
+                index=index, key="", item=item, status=Status.REJECTED, error=exc
+            )
+            return rejected, False
         if self._precheck is not None:
             verdict = self._precheck(item, key)
             if verdict is not None:
                 status, result, error = verdict
-                return Outcome(
+                decided: Outcome[T, R] = Outcome(
                     index=index, key=key, item=item, status=status, result=result, error=error
                 )
-        context = CallContext(limiter=self._limiter)
-        token = call_context.set(context)
+                return decided, False
+        counts = _AttemptCount()
         started = time.monotonic()
         try:
-            result = await self._fn(item)
+            if self._with_hooks:
+                hooks = AttemptHooks(
+                    limiter=self._limiter, before_send=counts.sent, before_write=counts.wrote
+                )
+                result = await self._fn(item, hooks=hooks)
+            else:
+                if self._limiter is not None:
+                    await self._limiter.acquire()
+                    started = time.monotonic()  # the wait is queueing, not the item's work
+                result = await self._fn(item)
         except BatchAbort as abort:
             self._fail(abort.error)
-            return Outcome(
-                index=index,
-                key=key,
-                item=item,
-                status=Status.FAILED,
-                error=abort.error,
-                attempts=context.attempts,
-                latency=time.monotonic() - started,
-            )
+            status, error, result = Status.FAILED, abort.error, None
         except Exception as exc:
-            return Outcome(
-                index=index,
-                key=key,
-                item=item,
-                status=status_for_error(exc, sent=context.write_attempts > 0),
-                error=exc,
-                attempts=context.attempts,
-                latency=time.monotonic() - started,
-            )
-        finally:
-            call_context.reset(token)
-        return Outcome(
+            # Without hooks the engine cannot tell whether fn sent a write: an unexpected
+            # error may hide one.
+            wrote = counts.writes > 0 if self._with_hooks else True
+            status, error, result = status_for_error(exc, sent=wrote), exc, None
+        else:
+            status, error = self._success, None
+        outcome: Outcome[T, R] = Outcome(
             index=index,
             key=key,
             item=item,
-            status=self._success,
+            status=status,
             result=result,
-            attempts=context.attempts,
+            error=error,
+            attempts=counts.attempts,
             latency=time.monotonic() - started,
         )
+        return outcome, counts.attempts > 0 or not self._with_hooks
 
     def _deliver(self, outcome: Outcome[T, R]) -> None:
         if not self._ordered:
@@ -549,10 +570,57 @@ class BatchRun(Generic[T, R]):
             self._next_yield += 1
 
 
+class _AttemptCount:
+    """The attempts one item sent, counted by the hooks the engine gives it."""
+
+    __slots__ = ("attempts", "writes")
+
+    def __init__(self) -> None:
+        self.attempts = 0
+        self.writes = 0
+
+    def sent(self, attempt: int) -> None:
+        self.attempts += 1
+
+    def wrote(self, attempt: int) -> None:
+        self.writes += 1
+
+
+@overload
 def batch(
     fn: Callable[[T], Awaitable[R]],
     items: Iterable[T] | AsyncIterable[T],
     *,
+    with_hooks: Literal[False] = False,
+    concurrency: int = 64,
+    rate_limit: float | RateLimiterLike | None = None,
+    burst: int = 1,
+    ordered: bool = False,
+    window: int | None = None,
+    key: Callable[[T], str] | None = None,
+) -> BatchRun[T, R]: ...
+
+
+@overload
+def batch(
+    fn: HookedFunction[T, R],
+    items: Iterable[T] | AsyncIterable[T],
+    *,
+    with_hooks: Literal[True],
+    concurrency: int = 64,
+    rate_limit: float | RateLimiterLike | None = None,
+    burst: int = 1,
+    ordered: bool = False,
+    window: int | None = None,
+    key: Callable[[T], str] | None = None,
+) -> BatchRun[T, R]: ...
+
+
+def batch(
+    fn: Callable[[T], Awaitable[R]] | HookedFunction[T, R],
+    items: Iterable[T] | AsyncIterable[T],
+    *,
+    with_hooks: bool = False,
     concurrency: int = 64,
     rate_limit: float | RateLimiterLike | None = None,
     burst: int = 1,
@@ -562,17 +630,25 @@ def batch(
 ) -> BatchRun[T, R]:
     """Run ``fn`` over ``items``; see the module docs.
 
-    ``rate_limit`` is in HTTP requests per second, counted over the requests the items send
-    through an :class:`~xportcn_async.XportcnClient` (``burst`` may go back to back after an
-    idle spell; by default none above the rate), or a limiter object such as
+    ``with_hooks=True``: call ``fn(item, hooks=hooks)``; ``fn`` passes ``hooks`` to every
+    client call it makes (a resource method such as ``client.logistics.estimate_freight``
+    can be ``fn`` itself). Then ``rate_limit`` counts HTTP requests (every attempt,
+    retries included), each outcome counts its attempts, and an unexpected error (not an
+    SDK error) is ``unknown`` only after a write was sent (``failed`` after reads alone).
+    Without hooks, ``rate_limit`` spaces the items' starts, and an unexpected error is
+    ``unknown``: the engine cannot tell whether ``fn`` wrote something.
+
+    ``rate_limit`` is a number per second (``burst`` may go back to back after an idle spell;
+    by default none above the rate), or a limiter object such as
     :class:`~xportcn_async.ratelimit.SharedRateLimiter` (anything with ``async def
-    acquire()``), which paces itself. ``window`` (default: ``concurrency``) bounds
-    how far inputs are read ahead of the consumer. ``key`` names each item in its outcome (default:
+    acquire()``), which paces itself. ``window`` (default: ``concurrency``) bounds how far
+    inputs are read ahead of the consumer. ``key`` names each item in its outcome (default:
     the item's ``key`` attribute, if any).
     """
     return BatchRun(
         fn,
         items,
+        with_hooks=with_hooks,
         concurrency=concurrency,
         rate_limit=rate_limit,
         burst=burst,

@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from .batch import BatchAbort, BatchRun, Outcome, Status, Verdict
-from .client import RateLimiterLike, call_context
 from .converter import validate
 from .errors import (
     ConfigurationError,
@@ -32,6 +31,7 @@ from .errors import (
     ValidationError,
     XportcnError,
 )
+from .hooks import AttemptHooks, RateLimiterLike
 from .models import Booking, BookingRequest, InternationalLogistics, SubOrder
 
 try:
@@ -290,7 +290,7 @@ def book_many(
     log = Journal(journal) if isinstance(journal, (str, os.PathLike)) else journal
     if log is not None:
         log.begin_run()
-    ambiguous_ok = client._options.retry_ambiguous if retry_ambiguous is None else retry_ambiguous
+    ambiguous_ok = client.retry_ambiguous if retry_ambiguous is None else retry_ambiguous
     resend = ambiguous_ok if resend_unknown is None else resend_unknown
     # Without a journal: the keys being booked right now. A repeat is caught only while the
     # first copy is in flight, so that memory stays bounded.
@@ -322,9 +322,8 @@ def book_many(
             )
         return None
 
-    async def book_one(item: BookingInput) -> Booking:
+    async def book_one(item: BookingInput, *, hooks: AttemptHooks) -> Booking:
         assert isinstance(item, BookingRequest)  # precheck rejected the rest
-        validate(item, subject=f"booking {item.key}")
         request = item
         previous = log.previous(item.key) if log is not None else None
         if (
@@ -341,7 +340,10 @@ def book_many(
                 raise ValidationError(
                     f"booking {item.key}", [FieldError("render_id", "required (no preview)")]
                 )
-            preview = await logistics.preview_freight(logistics.preview_for(request))
+            # Validated before a preview is spent on it, so that its errors name the
+            # booking's fields (book() validates it again; previewed bookings only).
+            validate(request, subject=f"booking {item.key}")
+            preview = await logistics.preview_freight(logistics.preview_for(request), hooks=hooks)
             if not preview.render_id:
                 raise MalformedResponseError(
                     "the freight preview returned no renderId",
@@ -351,22 +353,23 @@ def book_many(
                 )
             request = request.with_render_id(preview.render_id)
         if log is None:
-            booking: Booking = await client.request(
-                "logistics.book", request, retry_ambiguous=ambiguous_ok, prevalidated=True
-            )
-            return booking
-        return await _book_journalled(log, item.key, request)
+            return await logistics.book(request, hooks=hooks, retry_ambiguous=ambiguous_ok)
+        return await _book_journalled(log, item.key, request, hooks)
 
-    async def _book_journalled(log: Journal, key: str, request: BookingRequest) -> Booking:
+    async def _book_journalled(
+        log: Journal, key: str, request: BookingRequest, hooks: AttemptHooks
+    ) -> Booking:
         """Book, writing the ``started`` line right before the booking is handed to the
         transport (after any rate-limit wait), once, on its first attempt."""
         render_id = request.render_id or ""
-        context = call_context.get()
+        count_attempt = hooks.before_send
         start_error: list[BaseException] = []
 
-        def write_started() -> None:
-            if context is not None:
-                context.before_send = None  # once per item: retries need no second line
+        def before_send(attempt: int) -> None:
+            if count_attempt is not None:
+                count_attempt(attempt)
+            if attempt != 1:
+                return  # once per item: retries need no second line
             try:
                 log.started(key, render_id)
             except Exception as exc:
@@ -374,22 +377,16 @@ def book_many(
                 raise
 
         try:
-            if context is None:  # not inside a batch: no hook to run it from
-                write_started()
-            else:
-                context.before_send = write_started
-            booking: Booking = await client.request(
-                "logistics.book", request, retry_ambiguous=ambiguous_ok, prevalidated=True
+            return await logistics.book(
+                request,
+                hooks=attrs.evolve(hooks, before_send=before_send),
+                retry_ambiguous=ambiguous_ok,
             )
         except Exception as exc:
             if start_error and exc is start_error[0]:
                 # The journal cannot be written and the booking was not sent: stop the run.
                 raise BatchAbort(exc) from exc
             raise
-        finally:
-            if context is not None:
-                context.before_send = None
-        return booking
 
     def on_outcome(outcome: BookingOutcome) -> None:
         if log is None:
@@ -404,6 +401,7 @@ def book_many(
     return BatchRun(
         book_one,
         requests,
+        with_hooks=True,
         concurrency=concurrency,
         rate_limit=rate_limit,
         burst=burst,

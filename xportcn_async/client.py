@@ -11,7 +11,7 @@ import warnings
 from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from types import TracebackType
-from typing import Any, Generic, ParamSpec, Protocol, TypeVar
+from typing import Any, Generic, ParamSpec, TypeVar
 from urllib.parse import urlencode, urlsplit
 
 import attrs
@@ -29,6 +29,8 @@ from .errors import (
     OutcomeUnknownError,
     TransportError,
 )
+from .hooks import AttemptHooks
+from .hooks import RateLimiterLike as RateLimiterLike  # its old home; still importable
 from .models import Acknowledgement
 from .models.ka import decode_result, is_tolerant
 from .retry import ErrorKind, RetryPolicy, classify, decide
@@ -98,34 +100,6 @@ class ResponseEvent:
     request_id: str | None
     error: Exception | None = None
 
-
-class RateLimiterLike(Protocol):
-    """What :class:`CallContext` can hold as a limiter: ``acquire()`` waits for a slot."""
-
-    async def acquire(self) -> None: ...
-
-
-@attrs.define
-class CallContext:
-    """Per-call state set by the batch layer as the current :data:`call_context`.
-
-    ``attempts`` counts the HTTP attempts sent while it is current, and ``write_attempts``
-    those of non-idempotent operations (bookings, order creation, payment): only those can
-    leave an outcome in doubt (a preview or a read that fails books nothing). When ``limiter`` is set,
-    every attempt (first or retry) waits for ``limiter.acquire()`` before it is signed and
-    before its timeout starts. ``before_send``, when set, runs right before each attempt is
-    handed to the transport (after the rate-limit wait); if it raises, that attempt is not
-    sent and the exception leaves the call unchanged (the bulk journal writes its
-    ``started`` line there).
-    """
-
-    attempts: int = 0
-    write_attempts: int = 0
-    limiter: RateLimiterLike | None = None
-    before_send: Callable[[], None] | None = None
-
-
-call_context: ContextVar[CallContext | None] = ContextVar("xportcn_call_context", default=None)
 
 RequestHook = Callable[[RequestEvent], None]
 ResponseHook = Callable[[ResponseEvent], None]
@@ -292,6 +266,13 @@ class XportcnClient:
         )
 
     @property
+    def retry_ambiguous(self) -> bool:
+        """Whether this client retries writes whose outcome is unknown (``retry_ambiguous``
+        of the constructor or of :meth:`with_options`); a call's own ``retry_ambiguous``
+        overrides it."""
+        return self._options.retry_ambiguous
+
+    @property
     def closed(self) -> bool:
         return self._shared.closed
 
@@ -331,6 +312,7 @@ class XportcnClient:
         idempotent: bool = False,
         timeout: Timeout | float | None = None,
         retry_ambiguous: bool | None = None,
+        hooks: AttemptHooks | None = None,
     ) -> Any:
         """Call any endpoint with a wire-format body and return the decoded ``data``.
 
@@ -347,7 +329,7 @@ class XportcnClient:
             idempotent=idempotent,
         )
         env = await self.send(
-            endpoint, body or {}, timeout=timeout, retry_ambiguous=retry_ambiguous
+            endpoint, body or {}, timeout=timeout, retry_ambiguous=retry_ambiguous, hooks=hooks
         )
         return env.data
 
@@ -360,6 +342,7 @@ class XportcnClient:
         *,
         timeout: Timeout | float | None = None,
         retry_ambiguous: bool | None = None,
+        hooks: AttemptHooks | None = None,
         prevalidated: bool = False,
     ) -> Any:
         """Run table operation ``name`` with a request model (or ``None``); return the typed
@@ -372,7 +355,9 @@ class XportcnClient:
             body = to_wire(request)
         else:
             body = {}
-        env = await self.send(endpoint, body, timeout=timeout, retry_ambiguous=retry_ambiguous)
+        env = await self.send(
+            endpoint, body, timeout=timeout, retry_ambiguous=retry_ambiguous, hooks=hooks
+        )
         try:
             return _result(endpoint, env)
         except MalformedResponseError as exc:
@@ -389,9 +374,11 @@ class XportcnClient:
         *,
         timeout: Timeout | float | None = None,
         retry_ambiguous: bool | None = None,
+        hooks: AttemptHooks | None = None,
     ) -> Envelope:
-        """Sign, send, retry and decode one call with a wire-format ``body``. The envelope's
-        ``attempts`` says how many HTTP attempts it took."""
+        """Sign, send, retry and decode one call with a wire-format ``body``, running
+        ``hooks`` around each attempt. The envelope's ``attempts`` says how many HTTP
+        attempts it took."""
         if self._shared.closed:
             raise ClientClosedError("this XportcnClient is closed; create a new one")
         options = self._options
@@ -400,13 +387,15 @@ class XportcnClient:
         payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
         url = self.base_url + endpoint.path
         transport = self._shared.transport
-        ctx = call_context.get()
+        limiter = hooks.limiter if hooks is not None else None
+        before_send = hooks.before_send if hooks is not None else None
+        before_write = hooks.before_write if hooks is not None and not endpoint.idempotent else None
         attempt = 0
         ambiguous_before = False
         while True:
             attempt += 1
-            if ctx is not None and ctx.limiter is not None:
-                await ctx.limiter.acquire()  # before signing and before the timer starts
+            if limiter is not None:
+                await limiter.acquire()  # before signing and before the timer starts
             signed = self._signer.sign(self.credentials, query_signed=endpoint.auth == "Q")
             headers = {"content-type": "application/json", "accept": "application/json"}
             headers.update(signed.headers)
@@ -417,12 +406,10 @@ class XportcnClient:
                     self._on_request,
                     RequestEvent(operation=endpoint.name, path=endpoint.path, attempt=attempt),
                 )
-            if ctx is not None:
-                if ctx.before_send is not None:
-                    ctx.before_send()
-                ctx.attempts += 1
-                if not endpoint.idempotent:
-                    ctx.write_attempts += 1
+            if before_send is not None:
+                before_send(attempt)
+            if before_write is not None:
+                before_write(attempt)
             started = time.monotonic()
             response: Response | None = None
             error: TransportError | APIError
@@ -522,6 +509,16 @@ class XportcnClient:
                     error=error,
                 ),
             )
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("CallContext", "call_context"):
+        raise AttributeError(
+            f"xportcn_async.client.{name} was removed in 0.2: the client reads no context "
+            "variable any more; pass hooks=AttemptHooks(limiter=..., before_send=...) to the "
+            "call instead (see the CHANGELOG)"
+        )
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _unexpected(exc: Exception, request: Request) -> TransportError:

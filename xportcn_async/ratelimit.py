@@ -31,8 +31,8 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from .batch import RateLimiter
-from .client import RateLimiterLike
 from .errors import ConfigurationError
+from .hooks import RateLimiterLike
 
 if TYPE_CHECKING:
     from limits import RateLimitItem

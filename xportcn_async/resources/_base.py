@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from ..hooks import AttemptHooks
 from ..transports import Timeout
 
 if TYPE_CHECKING:
@@ -23,12 +24,13 @@ class Resource:
         result: type[T],
         *,
         timeout: Timeout | float | None = None,
+        hooks: AttemptHooks | None = None,
         retry_ambiguous: bool | None = None,
     ) -> T:
         """Run table operation ``name`` (validated, signed, retried, decoded) and return its
         ``result``."""
         value = await self._client.request(
-            name, request, timeout=timeout, retry_ambiguous=retry_ambiguous
+            name, request, timeout=timeout, hooks=hooks, retry_ambiguous=retry_ambiguous
         )
         if not isinstance(value, result):  # the endpoint table and the resource disagree
             raise TypeError(f"{name} returned {type(value).__name__}, not {result.__name__}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..hooks import AttemptHooks
 from ..models import Acknowledgement, Address, AddressList
 from ..transports import Timeout
 from ._base import Resource
@@ -10,14 +11,17 @@ from ._base import Resource
 class AddressesResource(Resource):
     """The account's Chinese addresses."""
 
-    async def list(self, *, timeout: Timeout | float | None = None) -> AddressList:
-        return await self._call("addresses.list", None, AddressList, timeout=timeout)
+    async def list(
+        self, *, timeout: Timeout | float | None = None, hooks: AttemptHooks | None = None
+    ) -> AddressList:
+        return await self._call("addresses.list", None, AddressList, timeout=timeout, hooks=hooks)
 
     async def save(
         self,
         address: Address,
         *,
         timeout: Timeout | float | None = None,
+        hooks: AttemptHooks | None = None,
         retry_ambiguous: bool | None = None,
     ) -> Acknowledgement:
         """Create (``id`` 0 or ``None``) or update an address.
@@ -31,5 +35,6 @@ class AddressesResource(Resource):
             address,
             Acknowledgement,
             timeout=timeout,
+            hooks=hooks,
             retry_ambiguous=retry_ambiguous,
         )

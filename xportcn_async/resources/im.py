@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..hooks import AttemptHooks
 from ..models import DecryptOpenUidRequest, SellerContact
 from ..transports import Timeout
 from ._base import Resource
@@ -16,8 +17,11 @@ class ImResource(Resource):
         offer_id: int | str,
         *,
         timeout: Timeout | float | None = None,
+        hooks: AttemptHooks | None = None,
     ) -> SellerContact:
         """The seller's IM (Wangwang) nickname and chat link for an ``open_uid`` seen on the
         product ``offer_id``."""
         request = DecryptOpenUidRequest(open_uid=open_uid, offer_id=str(offer_id))
-        return await self._call("im.decrypt_open_uid", request, SellerContact, timeout=timeout)
+        return await self._call(
+            "im.decrypt_open_uid", request, SellerContact, timeout=timeout, hooks=hooks
+        )

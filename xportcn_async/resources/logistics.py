@@ -7,6 +7,7 @@ from collections.abc import AsyncIterable, Iterable
 from typing import TYPE_CHECKING
 
 from ..errors import FieldError, ValidationError
+from ..hooks import AttemptHooks
 from ..models import (
     Acknowledgement,
     Booking,
@@ -31,19 +32,27 @@ class LogisticsResource(Resource):
     """Warehouse logistics: estimate, preview, book, and update domestic logistics."""
 
     async def estimate_freight(
-        self, request: EstimateFreightRequest, *, timeout: Timeout | float | None = None
+        self,
+        request: EstimateFreightRequest,
+        *,
+        timeout: Timeout | float | None = None,
+        hooks: AttemptHooks | None = None,
     ) -> FreightEstimate:
         """Freight options for one item to one address."""
         return await self._call(
-            "logistics.estimate_freight", request, FreightEstimate, timeout=timeout
+            "logistics.estimate_freight", request, FreightEstimate, timeout=timeout, hooks=hooks
         )
 
     async def preview_freight(
-        self, request: PreviewFreightRequest, *, timeout: Timeout | float | None = None
+        self,
+        request: PreviewFreightRequest,
+        *,
+        timeout: Timeout | float | None = None,
+        hooks: AttemptHooks | None = None,
     ) -> FreightPreview:
         """Quote an order's freight; book the quote with its ``render_id``."""
         return await self._call(
-            "logistics.preview_freight", request, FreightPreview, timeout=timeout
+            "logistics.preview_freight", request, FreightPreview, timeout=timeout, hooks=hooks
         )
 
     async def book(
@@ -51,6 +60,7 @@ class LogisticsResource(Resource):
         request: BookingRequest,
         *,
         timeout: Timeout | float | None = None,
+        hooks: AttemptHooks | None = None,
         retry_ambiguous: bool | None = None,
     ) -> Booking:
         """Book the international logistics of one order.
@@ -66,7 +76,12 @@ class LogisticsResource(Resource):
                 [FieldError("render_id", "required: preview the freight first (preview_for)")],
             )
         return await self._call(
-            "logistics.book", request, Booking, timeout=timeout, retry_ambiguous=retry_ambiguous
+            "logistics.book",
+            request,
+            Booking,
+            timeout=timeout,
+            hooks=hooks,
+            retry_ambiguous=retry_ambiguous,
         )
 
     def book_many(
@@ -147,9 +162,17 @@ class LogisticsResource(Resource):
         )
 
     async def update_domestic_logistics(
-        self, request: UpdateDomesticLogisticsRequest, *, timeout: Timeout | float | None = None
+        self,
+        request: UpdateDomesticLogisticsRequest,
+        *,
+        timeout: Timeout | float | None = None,
+        hooks: AttemptHooks | None = None,
     ) -> Acknowledgement:
         """Report the domestic (China) parcels of a booked order."""
         return await self._call(
-            "logistics.update_domestic_logistics", request, Acknowledgement, timeout=timeout
+            "logistics.update_domestic_logistics",
+            request,
+            Acknowledgement,
+            timeout=timeout,
+            hooks=hooks,
         )

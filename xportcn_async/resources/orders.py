@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 
 from ..errors import XportcnError
+from ..hooks import AttemptHooks
 from ..models import (
     ChinaTime,
     CreatedOrder,
@@ -58,18 +59,22 @@ class OrdersResource(Resource):
         request: OrderPreviewRequest | CreateOrderRequest,
         *,
         timeout: Timeout | float | None = None,
+        hooks: AttemptHooks | None = None,
     ) -> OrderPreview:
         """Price an order (one :class:`~xportcn_async.models.PreviewOrder` per seller).
         Given a :class:`CreateOrderRequest`, previews that order."""
         if isinstance(request, CreateOrderRequest):
             request = request.preview_request()
-        return await self._call("orders.preview", request, OrderPreview, timeout=timeout)
+        return await self._call(
+            "orders.preview", request, OrderPreview, timeout=timeout, hooks=hooks
+        )
 
     async def create(
         self,
         request: CreateOrderRequest,
         *,
         timeout: Timeout | float | None = None,
+        hooks: AttemptHooks | None = None,
         retry_ambiguous: bool | None = None,
     ) -> CreatedOrder:
         """Create an order (preview it first, or use :meth:`preview_and_create`).
@@ -83,6 +88,7 @@ class OrdersResource(Resource):
             request,
             CreatedOrder,
             timeout=timeout,
+            hooks=hooks,
             retry_ambiguous=retry_ambiguous,
         )
 
@@ -91,6 +97,7 @@ class OrdersResource(Resource):
         request: CreateOrderRequest,
         *,
         timeout: Timeout | float | None = None,
+        hooks: AttemptHooks | None = None,
         retry_ambiguous: bool | None = None,
     ) -> PlacedOrder:
         """Preview the order, then create it: the result holds the previewed totals and the
@@ -100,11 +107,13 @@ class OrdersResource(Resource):
         a message (an unavailable SKU, for example), when a requested line is missing from
         the preview, or when the preview's lines cannot be read.
         """
-        preview = await self.preview(request, timeout=timeout)
+        preview = await self.preview(request, timeout=timeout, hooks=hooks)
         problems = preview_problems(request.items, preview)
         if problems:
             raise PreviewRejectedError(preview, problems)
-        order = await self.create(request, timeout=timeout, retry_ambiguous=retry_ambiguous)
+        order = await self.create(
+            request, timeout=timeout, hooks=hooks, retry_ambiguous=retry_ambiguous
+        )
         return PlacedOrder(preview=preview, order=order)
 
     async def pay(
@@ -112,6 +121,7 @@ class OrdersResource(Resource):
         order_id: str,
         *,
         timeout: Timeout | float | None = None,
+        hooks: AttemptHooks | None = None,
         retry_ambiguous: bool | None = None,
     ) -> Payment:
         """Pay a created order.
@@ -125,20 +135,33 @@ class OrdersResource(Resource):
             PayOrderRequest(order_id=order_id),
             Payment,
             timeout=timeout,
+            hooks=hooks,
             retry_ambiguous=retry_ambiguous,
         )
 
-    async def detail(self, order_id: str, *, timeout: Timeout | float | None = None) -> Order:
+    async def detail(
+        self,
+        order_id: str,
+        *,
+        timeout: Timeout | float | None = None,
+        hooks: AttemptHooks | None = None,
+    ) -> Order:
         """One order, with its status and lines."""
         request = OrderDetailRequest(order_id=order_id)
-        return await self._call("orders.detail", request, Order, timeout=timeout)
+        return await self._call("orders.detail", request, Order, timeout=timeout, hooks=hooks)
 
     async def logistics(
-        self, order_id: str, *, timeout: Timeout | float | None = None
+        self,
+        order_id: str,
+        *,
+        timeout: Timeout | float | None = None,
+        hooks: AttemptHooks | None = None,
     ) -> OrderLogistics:
         """The domestic parcels of an order (none until the seller ships)."""
         request = OrderLogisticsRequest(order_id=order_id)
-        return await self._call("orders.logistics", request, OrderLogistics, timeout=timeout)
+        return await self._call(
+            "orders.logistics", request, OrderLogistics, timeout=timeout, hooks=hooks
+        )
 
     async def list(
         self,
@@ -149,6 +172,7 @@ class OrdersResource(Resource):
         created_from: datetime | None = None,
         created_to: datetime | None = None,
         timeout: Timeout | float | None = None,
+        hooks: AttemptHooks | None = None,
     ) -> OrderPage:
         """One page (1-based) of your orders, optionally of one ``status`` and created in a
         time range (naive datetimes are taken as China time)."""
@@ -159,7 +183,7 @@ class OrdersResource(Resource):
             created_from=None if created_from is None else ChinaTime(created_from),
             created_to=None if created_to is None else ChinaTime(created_to),
         )
-        return await self._call("orders.list", request, OrderPage, timeout=timeout)
+        return await self._call("orders.list", request, OrderPage, timeout=timeout, hooks=hooks)
 
     def iter_list(
         self,
@@ -172,6 +196,7 @@ class OrdersResource(Resource):
         created_from: datetime | None = None,
         created_to: datetime | None = None,
         timeout: Timeout | float | None = None,
+        hooks: AttemptHooks | None = None,
     ) -> AsyncIterator[Order]:
         """Every order matching the filters, page after page, one request per page. It stops
         after the last page, ``max_items`` orders or ``max_pages`` pages."""
@@ -184,6 +209,7 @@ class OrdersResource(Resource):
                 created_from=created_from,
                 created_to=created_to,
                 timeout=timeout,
+                hooks=hooks,
             )
 
         return walk_pages(

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import FieldError, ValidationError
+from ..hooks import AttemptHooks
 from ..models import (
     Category,
     CategoryRequest,
@@ -61,6 +62,7 @@ class ProductsResource(Resource):
         out_member_id: str | None = None,
         country: str = "en",
         timeout: Timeout | float | None = None,
+        hooks: AttemptHooks | None = None,
     ) -> ProductPage:
         """One page (1-based) of the products matching ``keyword``.
 
@@ -79,7 +81,9 @@ class ProductsResource(Resource):
             max_price=_price(max_price),
             category_id=None if category_id is None else str(category_id),
         )
-        return await self._call("products.search", request, ProductPage, timeout=timeout)
+        return await self._call(
+            "products.search", request, ProductPage, timeout=timeout, hooks=hooks
+        )
 
     def iter_search(
         self,
@@ -97,6 +101,7 @@ class ProductsResource(Resource):
         out_member_id: str | None = None,
         country: str = "en",
         timeout: Timeout | float | None = None,
+        hooks: AttemptHooks | None = None,
     ) -> AsyncIterator[ProductSummary]:
         """Every product matching ``keyword``, page after page, one request per page::
 
@@ -121,6 +126,7 @@ class ProductsResource(Resource):
                 out_member_id=out_member_id,
                 country=country,
                 timeout=timeout,
+                hooks=hooks,
             )
 
         return walk_pages(
@@ -147,6 +153,7 @@ class ProductsResource(Resource):
         out_member_id: str | None = None,
         country: str = "en",
         timeout: Timeout | float | None = None,
+        hooks: AttemptHooks | None = None,
     ) -> ProductPage:
         """One page of the products that look like ``image``.
 
@@ -170,7 +177,9 @@ class ProductsResource(Resource):
             max_price=_price(max_price),
             category_id=None if category_id is None else str(category_id),
         )
-        return await self._call("products.image_search", request, ProductPage, timeout=timeout)
+        return await self._call(
+            "products.image_search", request, ProductPage, timeout=timeout, hooks=hooks
+        )
 
     def iter_image_search(
         self,
@@ -190,6 +199,7 @@ class ProductsResource(Resource):
         out_member_id: str | None = None,
         country: str = "en",
         timeout: Timeout | float | None = None,
+        hooks: AttemptHooks | None = None,
     ) -> AsyncIterator[ProductSummary]:
         """Every product that looks like ``image``, page after page (see
         :meth:`iter_search`). A local file is read once."""
@@ -213,6 +223,7 @@ class ProductsResource(Resource):
                 out_member_id=out_member_id,
                 country=country,
                 timeout=timeout,
+                hooks=hooks,
             )
 
         return walk_pages(
@@ -229,10 +240,13 @@ class ProductsResource(Resource):
         *,
         country: str = "en",
         timeout: Timeout | float | None = None,
+        hooks: AttemptHooks | None = None,
     ) -> Category:
         """A category and its children; ``0`` (the default) is the root."""
         request = CategoryRequest(category_id=category_id, country=country)
-        return await self._call("products.category", request, Category, timeout=timeout)
+        return await self._call(
+            "products.category", request, Category, timeout=timeout, hooks=hooks
+        )
 
     async def detail(
         self,
@@ -241,12 +255,15 @@ class ProductsResource(Resource):
         country: str = "en",
         out_member_id: str | None = None,
         timeout: Timeout | float | None = None,
+        hooks: AttemptHooks | None = None,
     ) -> ProductDetail:
         """One product: title, images, SKUs (with the ``spec_id`` an order needs), prices."""
         request = ProductDetailRequest(
             offer_id=offer_id, country=country, out_member_id=out_member_id
         )
-        return await self._call("products.detail", request, ProductDetail, timeout=timeout)
+        return await self._call(
+            "products.detail", request, ProductDetail, timeout=timeout, hooks=hooks
+        )
 
     async def detail_multi(
         self,
@@ -255,13 +272,14 @@ class ProductsResource(Resource):
         country: str = "en",
         out_member_id: str | None = None,
         timeout: Timeout | float | None = None,
+        hooks: AttemptHooks | None = None,
     ) -> ProductDetailList:
         """Several products in one request."""
         request = ProductDetailsRequest(
             offer_ids=list(offer_ids), country=country, out_member_id=out_member_id
         )
         return await self._call(
-            "products.detail_multi", request, ProductDetailList, timeout=timeout
+            "products.detail_multi", request, ProductDetailList, timeout=timeout, hooks=hooks
         )
 
     async def freight_estimate(
@@ -275,6 +293,7 @@ class ProductsResource(Resource):
         to_country_code: str | None = None,
         sku_quantities: Mapping[int, int] | None = None,
         timeout: Timeout | float | None = None,
+        hooks: AttemptHooks | None = None,
     ) -> ProductFreight:
         """The domestic (China) freight of ``quantity`` pieces of a product to a destination
         given by Chinese division codes. ``sku_quantities`` maps SKU ids to quantities when
@@ -293,7 +312,7 @@ class ProductsResource(Resource):
             ),
         )
         return await self._call(
-            "products.freight_estimate", request, ProductFreight, timeout=timeout
+            "products.freight_estimate", request, ProductFreight, timeout=timeout, hooks=hooks
         )
 
     async def pool(
@@ -305,6 +324,7 @@ class ProductsResource(Resource):
         category_id: int | str | None = None,
         country: str = "en",
         timeout: Timeout | float | None = None,
+        hooks: AttemptHooks | None = None,
     ) -> ProductPage:
         """One page (1-based) of the products in your product pool."""
         request = ProductPoolRequest(
@@ -314,7 +334,7 @@ class ProductsResource(Resource):
             pool_id=pool_id,
             category_id=None if category_id is None else str(category_id),
         )
-        return await self._call("products.pool", request, ProductPage, timeout=timeout)
+        return await self._call("products.pool", request, ProductPage, timeout=timeout, hooks=hooks)
 
     def iter_pool(
         self,
@@ -327,6 +347,7 @@ class ProductsResource(Resource):
         category_id: int | str | None = None,
         country: str = "en",
         timeout: Timeout | float | None = None,
+        hooks: AttemptHooks | None = None,
     ) -> AsyncIterator[ProductSummary]:
         """Every product in your pool, page after page (see :meth:`iter_search`)."""
 
@@ -338,6 +359,7 @@ class ProductsResource(Resource):
                 category_id=category_id,
                 country=country,
                 timeout=timeout,
+                hooks=hooks,
             )
 
         return walk_pages(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..hooks import AttemptHooks
 from ..models import (
     PackageForecastRequest,
     PackageInboundRequest,
@@ -21,6 +22,7 @@ class WmsResource(Resource):
         request: PackageForecastRequest,
         *,
         timeout: Timeout | float | None = None,
+        hooks: AttemptHooks | None = None,
         retry_ambiguous: bool | None = None,
     ) -> WmsPackage:
         """Announce a package before it arrives. Not retried once it may have reached the
@@ -30,6 +32,7 @@ class WmsResource(Resource):
             request,
             WmsPackage,
             timeout=timeout,
+            hooks=hooks,
             retry_ambiguous=retry_ambiguous,
         )
 
@@ -38,6 +41,7 @@ class WmsResource(Resource):
         request: PackageInboundRequest,
         *,
         timeout: Timeout | float | None = None,
+        hooks: AttemptHooks | None = None,
         retry_ambiguous: bool | None = None,
     ) -> WmsPackage:
         """Record a package's arrival and its quality inspection. Not retried once it may
@@ -47,12 +51,17 @@ class WmsResource(Resource):
             request,
             WmsPackage,
             timeout=timeout,
+            hooks=hooks,
             retry_ambiguous=retry_ambiguous,
         )
 
     async def update(
-        self, request: PackageUpdateRequest, *, timeout: Timeout | float | None = None
+        self,
+        request: PackageUpdateRequest,
+        *,
+        timeout: Timeout | float | None = None,
+        hooks: AttemptHooks | None = None,
     ) -> WmsPackage:
         """Change a package found by its ``out_order_id``; fields left ``None`` stay as they
         are."""
-        return await self._call("wms.update", request, WmsPackage, timeout=timeout)
+        return await self._call("wms.update", request, WmsPackage, timeout=timeout, hooks=hooks)
