@@ -29,6 +29,7 @@ from xportcn_async import (
     ConnectionDroppedError,
     Credentials,
     DefaultSigner,
+    EnvelopeStyle,
     EstimateFreightRequest,
     FreightEstimate,
     InMemoryTransport,
@@ -44,9 +45,11 @@ from xportcn_async import (
     ResponseTooLargeError,
     RetryPolicy,
     ServerError,
+    Signing,
     Timeout,
     TransportError,
     XportcnClient,
+    endpoints,
     from_wire,
     signature,
 )
@@ -522,7 +525,10 @@ async def test_call_returns_data_and_signs_the_query(
     transport = InMemoryTransport(script=[ok_l({"renderId": "FF1"})])
     async with make_client(transport) as client:
         data = await client.call(
-            "/open/pp/logistics/somethingNew", {"a": "中文", "n": 1}, auth="Q", envelope="L"
+            "/open/pp/logistics/somethingNew",
+            {"a": "中文", "n": 1},
+            auth=Signing.HEADERS_AND_QUERY,
+            envelope=EnvelopeStyle.LOGISTICS,
         )
     assert data == {"renderId": "FF1"}
     (sent,) = transport.calls
@@ -532,6 +538,46 @@ async def test_call_returns_data_and_signs_the_query(
     assert q["timestamp"] == [sent.headers["timestamp"]]
     assert q["sign"] == [sent.headers["signature"]]
     assert json.loads(sent.body) == {"a": "中文", "n": 1}
+
+
+async def test_call_still_takes_the_old_one_letter_literals_with_a_deprecation_warning(
+    make_client: Callable[..., XportcnClient],
+) -> None:
+    transport = InMemoryTransport(script=[ok_l({"renderId": "FF1"})])
+    async with make_client(transport) as client:
+        with pytest.warns(DeprecationWarning, match="Signing.HEADERS_AND_QUERY"):
+            data = await client.call("/open/pp/logistics/x", {}, auth="Q", envelope="L")
+    assert data == {"renderId": "FF1"}
+    assert set(query(transport.calls[0])) == {"timestamp", "sign"}
+
+
+async def test_request_takes_a_typed_endpoint_and_a_name_only_with_a_deprecation_warning(
+    make_client: Callable[..., XportcnClient],
+    booking_request: BookingRequest,
+    booking_ok: Response,
+) -> None:
+    transport = InMemoryTransport(script=[booking_ok, booking_ok])
+    async with make_client(transport) as client:
+        typed: Booking = await client.request(endpoints.LOGISTICS_BOOK, booking_request)
+        with pytest.warns(DeprecationWarning, match="endpoints"):
+            named = await client.request("logistics.book", booking_request)
+    assert isinstance(named, Booking) and named == typed
+    assert [c.url.split("?")[0] for c in transport.calls] == [DEFAULT_BASE_URL + BOOK_PATH] * 2
+
+
+def test_every_table_entry_is_a_named_constant_with_real_auth_and_envelope_kinds() -> None:
+    constants = {
+        name: value
+        for name, value in vars(endpoints).items()
+        if isinstance(value, endpoints.Endpoint)
+    }
+    assert {e.name.upper().replace(".", "_") for e in endpoints.ENDPOINTS.values()} == set(
+        constants
+    )
+    assert endpoints.LOGISTICS_BOOK.query_signed and not endpoints.ORDERS_CREATE.query_signed
+    assert endpoints.LOGISTICS_BOOK.envelope is EnvelopeStyle.LOGISTICS
+    assert endpoints.ORDERS_CREATE.envelope is EnvelopeStyle.KA
+    assert Signing.HEADERS_AND_QUERY == "Q" and EnvelopeStyle.KA == "K"  # the old literals
 
 
 async def test_call_with_header_auth_and_k_envelope(

@@ -17,6 +17,7 @@ from xportcn_async import (
     ConnectError,
     ConnectionDroppedError,
     Credentials,
+    EnvelopeStyle,
     InMemoryTransport,
     OutcomeUnknownError,
     Request,
@@ -26,6 +27,7 @@ from xportcn_async import (
     ResponseEvent,
     RetryPolicy,
     ServerError,
+    Signing,
     XportcnClient,
     XportcnError,
     from_wire,
@@ -198,7 +200,15 @@ async def test_hooks_see_the_request_id_of_style_l_responses_from_the_header(
     async with XportcnClient(
         credentials, transport=InMemoryTransport(script=[ok]), on_response=responses.append
     ) as client:
-        assert await client.call("/open/pp/logistics/y", {}, auth="Q", envelope="L") is True
+        assert (
+            await client.call(
+                "/open/pp/logistics/y",
+                {},
+                auth=Signing.HEADERS_AND_QUERY,
+                envelope=EnvelopeStyle.LOGISTICS,
+            )
+            is True
+        )
     assert responses[0].request_id == "rid-L"
     assert responses[0].status == 200
 

@@ -15,6 +15,7 @@ from xportcn_async import (
     Booking,
     ConfigurationError,
     Credentials,
+    EnvelopeStyle,
     FreightInfo,
     FreightPreview,
     InMemoryTransport,
@@ -25,6 +26,7 @@ from xportcn_async import (
     Response,
     RetryPolicy,
     ServerError,
+    Signing,
     XportcnClient,
     from_wire,
     to_wire,
@@ -82,14 +84,18 @@ async def test_max_retries_is_a_shortcut_over_the_retry_policy(no_env: pytest.Mo
     transport = InMemoryTransport(script=[unavailable(), ok])
     async with XportcnClient(CREDS, transport=transport, max_retries=0) as client:
         with pytest.raises(ServerError):
-            await client.call("/open/pp/logistics/itemLogisticsPrice", estimate, envelope="L")
+            await client.call(
+                "/open/pp/logistics/itemLogisticsPrice", estimate, envelope=EnvelopeStyle.LOGISTICS
+            )
     assert len(transport.calls) == 1
 
     transport = InMemoryTransport(script=[unavailable(), ok])
     policy = RetryPolicy(max_retries=0, initial_delay=0.0, jitter=0.0)
     async with XportcnClient(CREDS, transport=transport, retry=policy, max_retries=1) as client:
         assert client._options.retry.initial_delay == 0.0  # the rest of the policy is kept
-        await client.call("/open/pp/logistics/itemLogisticsPrice", estimate, envelope="L")
+        await client.call(
+            "/open/pp/logistics/itemLogisticsPrice", estimate, envelope=EnvelopeStyle.LOGISTICS
+        )
     assert len(transport.calls) == 2
 
 
@@ -114,8 +120,8 @@ async def test_with_raw_response_gives_status_headers_request_id_and_the_result(
             client.call,
             PREVIEW_PATH,
             to_wire(client.logistics.preview_for(order)),
-            auth="Q",
-            envelope="L",
+            auth=Signing.HEADERS_AND_QUERY,
+            envelope=EnvelopeStyle.LOGISTICS,
         )
         with pytest.raises(NotFoundError) as missing:
             await client.with_raw_response(
@@ -141,7 +147,10 @@ async def test_with_raw_response_counts_the_attempts_of_a_retried_call(
     policy = RetryPolicy(initial_delay=0.0, jitter=0.0)
     async with XportcnClient(CREDS, transport=transport, retry=policy) as client:
         raw = await client.with_raw_response(
-            client.call, "/open/pp/logistics/itemLogisticsPrice", {}, envelope="L"
+            client.call,
+            "/open/pp/logistics/itemLogisticsPrice",
+            {},
+            envelope=EnvelopeStyle.LOGISTICS,
         )
     assert (raw.status, raw.attempts, raw.headers["x-trace"]) == (200, 2, "t-1")
 

@@ -11,9 +11,11 @@ from xportcn_async import (
     ConfigurationError,
     Credentials,
     DefaultSigner,
+    EnvelopeStyle,
     InMemoryTransport,
     Response,
     SignedParams,
+    Signing,
     XportcnClient,
     signature,
 )
@@ -156,7 +158,12 @@ async def test_a_custom_signer_replaces_the_default_one() -> None:
     ok_k = Response.json({"code": 200, "msg": "ok", "data": []})
     transport = InMemoryTransport(script=[ok_l, ok_k])
     async with XportcnClient(creds, transport=transport, signer=signer) as client:
-        await client.call("/open/pp/logistics/x", {}, auth="Q", envelope="L")
+        await client.call(
+            "/open/pp/logistics/x",
+            {},
+            auth=Signing.HEADERS_AND_QUERY,
+            envelope=EnvelopeStyle.LOGISTICS,
+        )
         await client.addresses.list()
 
     assert [q for _, q in signer.calls] == [True, False]

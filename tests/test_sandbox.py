@@ -28,6 +28,7 @@ from xportcn_async import (
     Credentials,
     DefaultSigner,
     DomesticShipment,
+    EnvelopeStyle,
     EstimateFreightRequest,
     InMemoryTransport,
     MalformedResponseError,
@@ -40,6 +41,7 @@ from xportcn_async import (
     ServerError,
     ShipmentItem,
     ShipmentUpdate,
+    Signing,
     Timeout,
     UpdateDomesticLogisticsRequest,
     XportcnClient,
@@ -270,7 +272,10 @@ async def test_garbage_bookings_are_bad_requests_naming_the_field(
     async with connect("memory") as (client, sandbox):
         with pytest.raises(BadRequestError) as info:
             await client.call(
-                "/open/pp/logistics/orderBookingFreight", body, auth="Q", envelope="L"
+                "/open/pp/logistics/orderBookingFreight",
+                body,
+                auth=Signing.HEADERS_AND_QUERY,
+                envelope=EnvelopeStyle.LOGISTICS,
             )
     assert info.value.code == 400
     assert info.value.message.startswith(field)
@@ -475,7 +480,12 @@ async def test_unknown_paths_answer_a_404_envelope(mode: str) -> None:
         with pytest.raises(NotFoundError):
             await client.call("/open/nothing/here", {})
         with pytest.raises(NotFoundError):
-            await client.call("/open/pp/logistics/nothing", {}, auth="Q", envelope="L")
+            await client.call(
+                "/open/pp/logistics/nothing",
+                {},
+                auth=Signing.HEADERS_AND_QUERY,
+                envelope=EnvelopeStyle.LOGISTICS,
+            )
     assert sandbox.stats.requests_by_operation == {"(unknown path)": 2}
 
 

@@ -33,6 +33,7 @@ from xportcn_async import (
     ConnectError,
     ConnectionDroppedError,
     Credentials,
+    EnvelopeStyle,
     EstimateFreightRequest,
     OutcomeUnknownError,
     Request,
@@ -40,6 +41,7 @@ from xportcn_async import (
     ResponseTooLargeError,
     RetryPolicy,
     ServerError,
+    Signing,
     Timeout,
     TransportError,
     XportcnClient,
@@ -350,7 +352,12 @@ async def test_transport_errors_never_carry_the_signature(
     mocked.post(BOOK_URL, callback=fail)
     async with XportcnClient(credentials, retry=RetryPolicy(max_retries=0)) as client:
         with pytest.raises((TransportError, OutcomeUnknownError)) as info:
-            await client.call("/open/pp/logistics/orderBookingFreight", {}, auth="Q", envelope="L")
+            await client.call(
+                "/open/pp/logistics/orderBookingFreight",
+                {},
+                auth=Signing.HEADERS_AND_QUERY,
+                envelope=EnvelopeStyle.LOGISTICS,
+            )
     (sign,) = seen
     err = info.value
     for text in (

@@ -23,10 +23,12 @@ from xportcn_async import (
     BookingRequest,
     ConnectionDroppedError,
     Credentials,
+    EnvelopeStyle,
     EstimateFreightRequest,
     OutcomeUnknownError,
     RequestTimeoutError,
     RetryPolicy,
+    Signing,
     Timeout,
     XportcnClient,
     from_wire,
@@ -259,7 +261,12 @@ async def test_a_redirect_is_not_followed(
         credentials, base_url=base, retry=RetryPolicy(max_retries=0)
     ) as client:
         with pytest.raises(APIError) as info:
-            await client.call("/open/pp/logistics/x", {}, auth="Q", envelope="L")
+            await client.call(
+                "/open/pp/logistics/x",
+                {},
+                auth=Signing.HEADERS_AND_QUERY,
+                envelope=EnvelopeStyle.LOGISTICS,
+            )
     assert info.value.http_status == 307
     assert hits == ["/open/pp/logistics/x"]
 

@@ -11,6 +11,7 @@ from .client import (
 from .converter import from_wire, to_wire, validate
 from .credentials import Credentials
 from .endpoints import ENDPOINTS, Endpoint
+from .envelope import EnvelopeStyle
 from .errors import (
     APIError,
     AuthenticationError,
@@ -37,7 +38,7 @@ from .models import *  # noqa: F403
 from .models import __all__ as _models_all
 from .resources import PreviewRejectedError
 from .retry import RetryPolicy
-from .signing import DefaultSigner, SignedParams, Signer, signature
+from .signing import DefaultSigner, SignedParams, Signer, Signing, signature
 from .transports import (
     DEFAULT_MAX_RESPONSE_SIZE,
     AiohttpTransport,
@@ -67,6 +68,7 @@ __all__ = [
     "Credentials",
     "DefaultSigner",
     "Endpoint",
+    "EnvelopeStyle",
     "FieldError",
     "InMemoryTransport",
     "MalformedResponseError",
@@ -87,6 +89,7 @@ __all__ = [
     "ServerError",
     "SignedParams",
     "Signer",
+    "Signing",
     "Timeout",
     "Transport",
     "TransportError",

@@ -11,7 +11,7 @@ import warnings
 from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from types import TracebackType
-from typing import Any, Generic, ParamSpec, TypeVar
+from typing import Any, Generic, Literal, ParamSpec, TypeVar, overload
 from urllib.parse import urlencode, urlsplit
 
 import attrs
@@ -19,8 +19,8 @@ import attrs
 from . import inferred
 from .converter import REQUEST_ID_KEY, converter, to_wire, validate
 from .credentials import Credentials
-from .endpoints import ENDPOINTS, Auth, Endpoint, EnvelopeStyle
-from .envelope import Envelope, decode
+from .endpoints import ENDPOINTS, Endpoint
+from .envelope import Envelope, EnvelopeStyle, decode
 from .errors import (
     APIError,
     ClientClosedError,
@@ -34,7 +34,7 @@ from .hooks import RateLimiterLike as RateLimiterLike  # its old home; still imp
 from .models import Acknowledgement
 from .models.ka import decode_result, is_tolerant
 from .retry import ErrorKind, RetryPolicy, classify, decide
-from .signing import DefaultSigner, Signer
+from .signing import DefaultSigner, Signer, Signing
 from .transports import AiohttpTransport, Request, Response, Timeout, Transport
 from .transports._base import redact
 
@@ -47,6 +47,8 @@ ENV_ALLOW_HTTP = "XPORTCN_ALLOW_HTTP"
 logger = logging.getLogger("xportcn_async")
 T = TypeVar("T")
 P = ParamSpec("P")
+Req = TypeVar("Req")
+Resp = TypeVar("Resp")
 
 
 class PlainHTTPWarning(UserWarning):
@@ -181,7 +183,7 @@ class XportcnClient:
         if max_retries is not None:
             retry = attrs.evolve(retry, max_retries=max_retries)
         self._signer: Signer = signer or DefaultSigner()
-        self._endpoints = _with_paths(paths or {})
+        self._rerouted = _with_paths(paths or {})
         self._on_request = on_request
         self._on_response = on_response
         owns = transport is None
@@ -297,8 +299,9 @@ class XportcnClient:
         if self._shared.owns_transport:
             await self._shared.transport.aclose()
 
-    def endpoint(self, name: str) -> Endpoint:
-        return self._endpoints[name]
+    def endpoint(self, name: str) -> Endpoint[Any, Any]:
+        """Table operation ``name`` as this client calls it (with its ``paths`` correction)."""
+        return self._rerouted.get(name) or ENDPOINTS[name]
 
     # -- the escape hatch ------------------------------------------------------------------
 
@@ -307,8 +310,8 @@ class XportcnClient:
         path: str,
         body: Mapping[str, Any] | None = None,
         *,
-        auth: Auth = "H",
-        envelope: EnvelopeStyle = "K",
+        auth: Signing | Literal["H", "Q"] = Signing.HEADERS,
+        envelope: EnvelopeStyle | Literal["K", "L"] = EnvelopeStyle.KA,
         idempotent: bool = False,
         timeout: Timeout | float | None = None,
         retry_ambiguous: bool | None = None,
@@ -316,14 +319,25 @@ class XportcnClient:
     ) -> Any:
         """Call any endpoint with a wire-format body and return the decoded ``data``.
 
-        Signed, retried and decoded like every other call. ``idempotent=True`` allows retrying
-        attempts whose outcome is unknown.
+        Signed, retried and decoded like every other call. ``auth`` says where the signature
+        goes, ``envelope`` which reply envelope the operation uses (the old one-letter
+        literals ``"H"``/``"Q"`` and ``"K"``/``"L"`` still work, with a
+        ``DeprecationWarning``). ``idempotent=True`` allows retrying attempts whose outcome is
+        unknown.
         """
-        endpoint = Endpoint(
+        if not isinstance(auth, Signing) or not isinstance(envelope, EnvelopeStyle):
+            warnings.warn(
+                "client.call(auth=..., envelope=...): the one-letter literals are deprecated; "
+                "use Signing.HEADERS / Signing.HEADERS_AND_QUERY and "
+                "EnvelopeStyle.KA / EnvelopeStyle.LOGISTICS",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+        endpoint: Endpoint[Any, Any] = Endpoint(
             name=f"call {path}",
             path=path,
-            auth=auth,
-            envelope=envelope,
+            auth=Signing(auth),
+            envelope=EnvelopeStyle(envelope),
             request=None,
             response=None,
             idempotent=idempotent,
@@ -335,9 +349,33 @@ class XportcnClient:
 
     # -- the one request path ---------------------------------------------------------------
 
+    @overload
     async def request(
         self,
-        name: str,
+        endpoint: Endpoint[Req, Resp],
+        request: Req,
+        *,
+        timeout: Timeout | float | None = None,
+        retry_ambiguous: bool | None = None,
+        hooks: AttemptHooks | None = None,
+        prevalidated: bool = False,
+    ) -> Resp: ...
+
+    @overload
+    async def request(
+        self,
+        endpoint: str,
+        request: Any,
+        *,
+        timeout: Timeout | float | None = None,
+        retry_ambiguous: bool | None = None,
+        hooks: AttemptHooks | None = None,
+        prevalidated: bool = False,
+    ) -> Any: ...
+
+    async def request(
+        self,
+        endpoint: Endpoint[Req, Resp] | str,
         request: Any,
         *,
         timeout: Timeout | float | None = None,
@@ -345,13 +383,22 @@ class XportcnClient:
         hooks: AttemptHooks | None = None,
         prevalidated: bool = False,
     ) -> Any:
-        """Run table operation ``name`` with a request model (or ``None``); return the typed
-        result. Resources are thin wrappers over this. ``prevalidated``: the caller has just
-        run :func:`validate` on ``request`` (skips doing it twice)."""
-        endpoint = self._endpoints[name]
+        """Run a table operation (``endpoints.LOGISTICS_BOOK``) with its request model (or
+        ``None`` for an operation without a body) and return its typed result. Resources are
+        thin wrappers over this. ``prevalidated``: the caller has just run :func:`validate`
+        on ``request`` (skips doing it twice). An operation named by a string
+        (``"logistics.book"``) is deprecated: it loses the types."""
+        if isinstance(endpoint, str):
+            warnings.warn(
+                f"client.request({endpoint!r}, ...): naming an operation by a string is "
+                "deprecated; pass its constant from xportcn_async.endpoints",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            endpoint = ENDPOINTS[endpoint]
         if request is not None:
             if not prevalidated:
-                validate(request, subject=f"{name} request")
+                validate(request, subject=f"{endpoint.name} request")
             body = to_wire(request)
         else:
             body = {}
@@ -369,7 +416,7 @@ class XportcnClient:
 
     async def send(
         self,
-        endpoint: Endpoint,
+        endpoint: Endpoint[Any, Any],
         body: Any,
         *,
         timeout: Timeout | float | None = None,
@@ -384,7 +431,10 @@ class XportcnClient:
         options = self._options
         attempt_timeout = _as_timeout(timeout) or options.timeout
         ambiguous_ok = options.retry_ambiguous if retry_ambiguous is None else retry_ambiguous
+        if self._rerouted:
+            endpoint = self._rerouted.get(endpoint.name, endpoint)
         payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+        query_signed = endpoint.auth is Signing.HEADERS_AND_QUERY
         url = self.base_url + endpoint.path
         transport = self._shared.transport
         limiter = hooks.limiter if hooks is not None else None
@@ -396,7 +446,7 @@ class XportcnClient:
             attempt += 1
             if limiter is not None:
                 await limiter.acquire()  # before signing and before the timer starts
-            signed = self._signer.sign(self.credentials, query_signed=endpoint.auth == "Q")
+            signed = self._signer.sign(self.credentials, query_signed=query_signed)
             headers = {"content-type": "application/json", "accept": "application/json"}
             headers.update(signed.headers)
             target = f"{url}?{_query(signed.query)}" if signed.query else url
@@ -476,7 +526,7 @@ class XportcnClient:
 
     def _report(
         self,
-        endpoint: Endpoint,
+        endpoint: Endpoint[Any, Any],
         attempt: int,
         elapsed: float,
         response: Response | None,
@@ -533,12 +583,13 @@ def _unexpected(exc: Exception, request: Request) -> TransportError:
     )
 
 
-def _result(endpoint: Endpoint, env: Envelope) -> Any:
+def _result(endpoint: Endpoint[Any, Resp], env: Envelope) -> Resp:
     cls = endpoint.response
     if cls is None:
-        return env.data
+        return env.data  # type: ignore[no-any-return]  # client.call: the data as it came
     if cls is Acknowledgement:
-        return Acknowledgement(data=env.data, message=env.message, request_id=env.request_id)
+        ack = Acknowledgement(data=env.data, message=env.message, request_id=env.request_id)
+        return ack  # type: ignore[return-value]  # Resp is Acknowledgement here
     data = env.data
     if endpoint.data_key is not None and (data is None or isinstance(data, list)):
         data = {endpoint.data_key: data if data is not None else []}  # a bare list
@@ -590,13 +641,11 @@ def _check_base_url(url: str, *, allow_http: bool = False) -> str:
     return url.rstrip("/")
 
 
-def _with_paths(paths: Mapping[str, str]) -> dict[str, Endpoint]:
+def _with_paths(paths: Mapping[str, str]) -> dict[str, Endpoint[Any, Any]]:
+    """The table entries that ``paths`` corrects, corrected (empty: nothing to look up)."""
     unknown = sorted(set(paths) - set(ENDPOINTS))
     if unknown:
         raise ConfigurationError(
             f"paths: unknown operation(s) {', '.join(unknown)}; known: {', '.join(sorted(ENDPOINTS))}"
         )
-    return {
-        name: attrs.evolve(e, path=paths[name]) if name in paths else e
-        for name, e in ENDPOINTS.items()
-    }
+    return {name: attrs.evolve(ENDPOINTS[name], path=path) for name, path in paths.items()}

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import email.utils
+import enum
 import json
 import math
 import re
 import time
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 
@@ -16,15 +17,21 @@ from . import inferred
 from .errors import APIError, MalformedResponseError, ServerError
 from .transports import Response
 
-if TYPE_CHECKING:
-    from .endpoints import EnvelopeStyle
-
 MAX_RETRY_AFTER_HEADER = 24 * 3600.0
 
 #: How deeply a response body's arrays and objects may nest. This API's replies nest about six
 #: levels; anything far deeper is hostile or broken, and left unchecked it would raise
 #: ``RecursionError`` in the JSON parser or in any later code that walks the value.
 MAX_JSON_DEPTH = 64
+
+
+class EnvelopeStyle(str, enum.Enum):
+    """The envelope around an operation's reply (the values are the old literals)."""
+
+    LOGISTICS = "L"
+    """``{"success", "errorCode", "errorMsg", "data"}``: the warehouse-logistics operations."""
+    KA = "K"
+    """``{"code", "msg", "requestId", "data"}``: the KA, address and wms operations."""
 
 
 @attrs.define(frozen=True)
@@ -52,8 +59,8 @@ def decode(
 ) -> Envelope:
     """Return the envelope of a successful response, or raise the matching :class:`APIError`.
 
-    ``style`` is the endpoint's declared envelope (``"L"``: ``success``/``errorCode``/
-    ``errorMsg``; ``"K"``: ``code``/``msg``/``requestId``). Its keys are read when present;
+    ``style`` is the endpoint's declared envelope (``LOGISTICS``: ``success``/``errorCode``/
+    ``errorMsg``; ``KA``: ``code``/``msg``/``requestId``). Its keys are read when present;
     the other style's only when the declared style's keys are absent (a proxy or a server
     that answers in the other style). Without ``style`` the keys decide, style L first.
     """
@@ -67,13 +74,13 @@ def decode(
         code: int | str | None = None
         message: str | None = None
         code_ok = ok = False
-        if found == "L":
+        if found is EnvelopeStyle.LOGISTICS:
             code, code_ok = _code(doc.get("errorCode"))
             message = _message(doc.get("errorMsg"))
             ok = doc.get("success") is True and (
                 code is None or _as_int(code) == inferred.L_SUCCESS_CODE
             )
-        elif found == "K":
+        elif found is EnvelopeStyle.KA:
             code, code_ok = _code(doc.get("code"))
             message = _message(doc.get("msg") if "msg" in doc else doc.get("message"))
             ok = code in inferred.K_SUCCESS_CODES
@@ -143,9 +150,10 @@ def _style_of(doc: Mapping[str, Any], declared: EnvelopeStyle | None) -> Envelop
     one when its keys are there, else ``None`` (not an envelope)."""
     has_l = any(k in doc for k in _L_KEYS)
     has_k = any(k in doc for k in _K_KEYS)
-    if declared == "K":
-        return "K" if has_k else "L" if has_l else None
-    return "L" if has_l else "K" if has_k else None
+    ka, logistics = EnvelopeStyle.KA, EnvelopeStyle.LOGISTICS
+    if declared == ka:  # == : a caller may still pass the old literal "K"
+        return ka if has_k else logistics if has_l else None
+    return logistics if has_l else ka if has_k else None
 
 
 def error_class(code: int | None) -> type[APIError]:

@@ -8,6 +8,7 @@ pass your own :class:`Signer` if your account uses another one.
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import os
 import string
@@ -21,6 +22,16 @@ from . import inferred
 from .credentials import Credentials
 
 TimestampUnit = Literal["ms", "s"]
+
+
+class Signing(str, enum.Enum):
+    """Where an operation's signature goes (the string values are the old ``auth`` literals)."""
+
+    HEADERS = "H"
+    """In the headers only (the KA, address and wms operations)."""
+    HEADERS_AND_QUERY = "Q"
+    """In the headers, and again as ``?timestamp=&sign=`` (the warehouse-logistics ones)."""
+
 
 _ALPHABET = (string.ascii_letters + string.digits).encode()  # 62 characters
 # Map each random byte below 248 (= 4 * 62) onto the alphabet and drop the rest, so that every

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .. import endpoints
 from ..hooks import AttemptHooks
 from ..models import Acknowledgement, Address, AddressList
 from ..transports import Timeout
@@ -14,7 +15,9 @@ class AddressesResource(Resource):
     async def list(
         self, *, timeout: Timeout | float | None = None, hooks: AttemptHooks | None = None
     ) -> AddressList:
-        return await self._call("addresses.list", None, AddressList, timeout=timeout, hooks=hooks)
+        return await self._client.request(
+            endpoints.ADDRESSES_LIST, None, timeout=timeout, hooks=hooks
+        )
 
     async def save(
         self,
@@ -30,10 +33,9 @@ class AddressesResource(Resource):
         address twice), unless ``retry_ambiguous`` is true: such a failure raises
         :class:`~xportcn_async.errors.OutcomeUnknownError`.
         """
-        return await self._call(
-            "addresses.save",
+        return await self._client.request(
+            endpoints.ADDRESSES_SAVE,
             address,
-            Acknowledgement,
             timeout=timeout,
             hooks=hooks,
             retry_ambiguous=retry_ambiguous,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .. import endpoints
 from ..hooks import AttemptHooks
 from ..models import DecryptOpenUidRequest, SellerContact
 from ..transports import Timeout
@@ -22,6 +23,6 @@ class ImResource(Resource):
         """The seller's IM (Wangwang) nickname and chat link for an ``open_uid`` seen on the
         product ``offer_id``."""
         request = DecryptOpenUidRequest(open_uid=open_uid, offer_id=str(offer_id))
-        return await self._call(
-            "im.decrypt_open_uid", request, SellerContact, timeout=timeout, hooks=hooks
+        return await self._client.request(
+            endpoints.IM_DECRYPT_OPEN_UID, request, timeout=timeout, hooks=hooks
         )

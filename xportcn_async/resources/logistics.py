@@ -6,6 +6,7 @@ import os
 from collections.abc import AsyncIterable, Iterable
 from typing import TYPE_CHECKING
 
+from .. import endpoints
 from ..errors import FieldError, ValidationError
 from ..hooks import AttemptHooks
 from ..models import (
@@ -39,8 +40,8 @@ class LogisticsResource(Resource):
         hooks: AttemptHooks | None = None,
     ) -> FreightEstimate:
         """Freight options for one item to one address."""
-        return await self._call(
-            "logistics.estimate_freight", request, FreightEstimate, timeout=timeout, hooks=hooks
+        return await self._client.request(
+            endpoints.LOGISTICS_ESTIMATE_FREIGHT, request, timeout=timeout, hooks=hooks
         )
 
     async def preview_freight(
@@ -51,8 +52,8 @@ class LogisticsResource(Resource):
         hooks: AttemptHooks | None = None,
     ) -> FreightPreview:
         """Quote an order's freight; book the quote with its ``render_id``."""
-        return await self._call(
-            "logistics.preview_freight", request, FreightPreview, timeout=timeout, hooks=hooks
+        return await self._client.request(
+            endpoints.LOGISTICS_PREVIEW_FREIGHT, request, timeout=timeout, hooks=hooks
         )
 
     async def book(
@@ -75,10 +76,9 @@ class LogisticsResource(Resource):
                 "logistics.book request",
                 [FieldError("render_id", "required: preview the freight first (preview_for)")],
             )
-        return await self._call(
-            "logistics.book",
+        return await self._client.request(
+            endpoints.LOGISTICS_BOOK,
             request,
-            Booking,
             timeout=timeout,
             hooks=hooks,
             retry_ambiguous=retry_ambiguous,
@@ -169,10 +169,9 @@ class LogisticsResource(Resource):
         hooks: AttemptHooks | None = None,
     ) -> Acknowledgement:
         """Report the domestic (China) parcels of a booked order."""
-        return await self._call(
-            "logistics.update_domestic_logistics",
+        return await self._client.request(
+            endpoints.LOGISTICS_UPDATE_DOMESTIC_LOGISTICS,
             request,
-            Acknowledgement,
             timeout=timeout,
             hooks=hooks,
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import datetime
 
+from .. import endpoints
 from ..errors import XportcnError
 from ..hooks import AttemptHooks
 from ..models import (
@@ -65,8 +66,8 @@ class OrdersResource(Resource):
         Given a :class:`CreateOrderRequest`, previews that order."""
         if isinstance(request, CreateOrderRequest):
             request = request.preview_request()
-        return await self._call(
-            "orders.preview", request, OrderPreview, timeout=timeout, hooks=hooks
+        return await self._client.request(
+            endpoints.ORDERS_PREVIEW, request, timeout=timeout, hooks=hooks
         )
 
     async def create(
@@ -83,10 +84,9 @@ class OrdersResource(Resource):
         true: such a failure raises :class:`~xportcn_async.errors.OutcomeUnknownError`.
         Look the order up (by your ``out_order_id``) before trying again.
         """
-        return await self._call(
-            "orders.create",
+        return await self._client.request(
+            endpoints.ORDERS_CREATE,
             request,
-            CreatedOrder,
             timeout=timeout,
             hooks=hooks,
             retry_ambiguous=retry_ambiguous,
@@ -130,10 +130,9 @@ class OrdersResource(Resource):
         true: such a failure raises :class:`~xportcn_async.errors.OutcomeUnknownError`.
         Check the order's status (:meth:`detail`) before paying again.
         """
-        return await self._call(
-            "orders.pay",
+        return await self._client.request(
+            endpoints.ORDERS_PAY,
             PayOrderRequest(order_id=order_id),
-            Payment,
             timeout=timeout,
             hooks=hooks,
             retry_ambiguous=retry_ambiguous,
@@ -148,7 +147,9 @@ class OrdersResource(Resource):
     ) -> Order:
         """One order, with its status and lines."""
         request = OrderDetailRequest(order_id=order_id)
-        return await self._call("orders.detail", request, Order, timeout=timeout, hooks=hooks)
+        return await self._client.request(
+            endpoints.ORDERS_DETAIL, request, timeout=timeout, hooks=hooks
+        )
 
     async def logistics(
         self,
@@ -159,8 +160,8 @@ class OrdersResource(Resource):
     ) -> OrderLogistics:
         """The domestic parcels of an order (none until the seller ships)."""
         request = OrderLogisticsRequest(order_id=order_id)
-        return await self._call(
-            "orders.logistics", request, OrderLogistics, timeout=timeout, hooks=hooks
+        return await self._client.request(
+            endpoints.ORDERS_LOGISTICS, request, timeout=timeout, hooks=hooks
         )
 
     async def list(
@@ -183,7 +184,9 @@ class OrdersResource(Resource):
             created_from=None if created_from is None else ChinaTime(created_from),
             created_to=None if created_to is None else ChinaTime(created_to),
         )
-        return await self._call("orders.list", request, OrderPage, timeout=timeout, hooks=hooks)
+        return await self._client.request(
+            endpoints.ORDERS_LIST, request, timeout=timeout, hooks=hooks
+        )
 
     def iter_list(
         self,

@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from .. import endpoints
 from ..errors import FieldError, ValidationError
 from ..hooks import AttemptHooks
 from ..models import (
@@ -81,8 +82,8 @@ class ProductsResource(Resource):
             max_price=_price(max_price),
             category_id=None if category_id is None else str(category_id),
         )
-        return await self._call(
-            "products.search", request, ProductPage, timeout=timeout, hooks=hooks
+        return await self._client.request(
+            endpoints.PRODUCTS_SEARCH, request, timeout=timeout, hooks=hooks
         )
 
     def iter_search(
@@ -177,8 +178,8 @@ class ProductsResource(Resource):
             max_price=_price(max_price),
             category_id=None if category_id is None else str(category_id),
         )
-        return await self._call(
-            "products.image_search", request, ProductPage, timeout=timeout, hooks=hooks
+        return await self._client.request(
+            endpoints.PRODUCTS_IMAGE_SEARCH, request, timeout=timeout, hooks=hooks
         )
 
     def iter_image_search(
@@ -244,8 +245,8 @@ class ProductsResource(Resource):
     ) -> Category:
         """A category and its children; ``0`` (the default) is the root."""
         request = CategoryRequest(category_id=category_id, country=country)
-        return await self._call(
-            "products.category", request, Category, timeout=timeout, hooks=hooks
+        return await self._client.request(
+            endpoints.PRODUCTS_CATEGORY, request, timeout=timeout, hooks=hooks
         )
 
     async def detail(
@@ -261,8 +262,8 @@ class ProductsResource(Resource):
         request = ProductDetailRequest(
             offer_id=offer_id, country=country, out_member_id=out_member_id
         )
-        return await self._call(
-            "products.detail", request, ProductDetail, timeout=timeout, hooks=hooks
+        return await self._client.request(
+            endpoints.PRODUCTS_DETAIL, request, timeout=timeout, hooks=hooks
         )
 
     async def detail_multi(
@@ -278,8 +279,8 @@ class ProductsResource(Resource):
         request = ProductDetailsRequest(
             offer_ids=list(offer_ids), country=country, out_member_id=out_member_id
         )
-        return await self._call(
-            "products.detail_multi", request, ProductDetailList, timeout=timeout, hooks=hooks
+        return await self._client.request(
+            endpoints.PRODUCTS_DETAIL_MULTI, request, timeout=timeout, hooks=hooks
         )
 
     async def freight_estimate(
@@ -311,8 +312,8 @@ class ProductsResource(Resource):
                 else [SkuQuantity(sku_id=k, quantity=v) for k, v in sku_quantities.items()]
             ),
         )
-        return await self._call(
-            "products.freight_estimate", request, ProductFreight, timeout=timeout, hooks=hooks
+        return await self._client.request(
+            endpoints.PRODUCTS_FREIGHT_ESTIMATE, request, timeout=timeout, hooks=hooks
         )
 
     async def pool(
@@ -334,7 +335,9 @@ class ProductsResource(Resource):
             pool_id=pool_id,
             category_id=None if category_id is None else str(category_id),
         )
-        return await self._call("products.pool", request, ProductPage, timeout=timeout, hooks=hooks)
+        return await self._client.request(
+            endpoints.PRODUCTS_POOL, request, timeout=timeout, hooks=hooks
+        )
 
     def iter_pool(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .. import endpoints
 from ..hooks import AttemptHooks
 from ..models import (
     PackageForecastRequest,
@@ -27,10 +28,9 @@ class WmsResource(Resource):
     ) -> WmsPackage:
         """Announce a package before it arrives. Not retried once it may have reached the
         server, unless ``retry_ambiguous`` is true."""
-        return await self._call(
-            "wms.forecast",
+        return await self._client.request(
+            endpoints.WMS_FORECAST,
             request,
-            WmsPackage,
             timeout=timeout,
             hooks=hooks,
             retry_ambiguous=retry_ambiguous,
@@ -46,10 +46,9 @@ class WmsResource(Resource):
     ) -> WmsPackage:
         """Record a package's arrival and its quality inspection. Not retried once it may
         have reached the server, unless ``retry_ambiguous`` is true."""
-        return await self._call(
-            "wms.inbound",
+        return await self._client.request(
+            endpoints.WMS_INBOUND,
             request,
-            WmsPackage,
             timeout=timeout,
             hooks=hooks,
             retry_ambiguous=retry_ambiguous,
@@ -64,4 +63,6 @@ class WmsResource(Resource):
     ) -> WmsPackage:
         """Change a package found by its ``out_order_id``; fields left ``None`` stay as they
         are."""
-        return await self._call("wms.update", request, WmsPackage, timeout=timeout, hooks=hooks)
+        return await self._client.request(
+            endpoints.WMS_UPDATE, request, timeout=timeout, hooks=hooks
+        )

@@ -273,7 +273,7 @@ class Sandbox:
         endpoint = route.endpoint
         style = endpoint.envelope
         try:
-            self._auth.check(headers, query, query_signed=endpoint.auth == "Q")
+            self._auth.check(headers, query, query_signed=endpoint.query_signed)
             result = route.handler(self.state, decode_body(body))
             if isinstance(result, Reply):
                 return replies.ok(

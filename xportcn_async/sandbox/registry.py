@@ -59,7 +59,7 @@ H = TypeVar("H", bound=OperationHandler)
 class Route:
     """A served operation: its endpoint table entry and its handler."""
 
-    endpoint: Endpoint
+    endpoint: Endpoint[Any, Any]
     handler: OperationHandler
 
 

@@ -27,7 +27,7 @@ def ok(
     code: int | None = None,
     message: str | None = None,
 ) -> Response:
-    if style == "L":
+    if style is EnvelopeStyle.LOGISTICS:
         doc: dict[str, Any] = {"errorCode": 200, "errorMsg": None, "success": True, "data": data}
     else:
         doc = {
@@ -49,7 +49,7 @@ def error(
     http_status: int = 200,
     retry_after: float | None = None,
 ) -> Response:
-    if style == "L":
+    if style is EnvelopeStyle.LOGISTICS:
         doc: dict[str, Any] = {
             "errorCode": code,
             "errorMsg": message,
@@ -79,4 +79,4 @@ def truncated(response: Response) -> Response:
 
 def style_for_path(path: str) -> EnvelopeStyle:
     """The envelope style of an unknown path: L under ``/open/pp/``, K elsewhere."""
-    return "L" if "/open/pp/" in path else "K"
+    return EnvelopeStyle.LOGISTICS if "/open/pp/" in path else EnvelopeStyle.KA

@@ -85,7 +85,7 @@ def _to_web(response: Response) -> web.Response:
 
 
 def _endpoint_view(sandbox: Served, route: Route) -> View:
-    query_signed = route.endpoint.auth == "Q"
+    query_signed = route.endpoint.query_signed
 
     async def view(request: web.Request) -> web.StreamResponse:
         body = await _read(sandbox, route, request)
