@@ -21,6 +21,7 @@ import socket
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -151,14 +152,21 @@ class ServicesPlugin:
             terminalreporter.write_line(f"FAILED: {problem}", red=True, bold=True)
 
 
-async def _admin(url: str, statement: str) -> None:
-    import asyncpg  # type: ignore[import-untyped,unused-ignore]
+def _admin(url: str, statement: str) -> None:
+    """Run one statement, on a thread of its own: the caller may be inside an event loop
+    (an async fixture asking for ``postgres_url``)."""
 
-    connection = await asyncpg.connect(url)
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
+    async def run() -> None:
+        import asyncpg  # type: ignore[import-untyped,unused-ignore]
+
+        connection = await asyncpg.connect(url)
+        try:
+            await connection.execute(statement)
+        finally:
+            await connection.close()
+
+    with ThreadPoolExecutor(1) as thread:
+        thread.submit(asyncio.run, run()).result()
 
 
 @pytest.fixture
@@ -168,11 +176,11 @@ def postgres_url() -> Iterator[str]:
     if admin is None:  # only reachable when a test bypasses the marker deselection
         pytest.fail(f"${SERVICE_URL_VARIABLES['postgres']} is not set; {HOW_TO_START}")
     name = f"xportcn_test_{uuid.uuid4().hex[:16]}"
-    asyncio.run(_admin(admin, f'CREATE DATABASE "{name}"'))
+    _admin(admin, f'CREATE DATABASE "{name}"')
     try:
         yield urlunsplit(urlsplit(admin)._replace(path=f"/{name}"))
     finally:
-        asyncio.run(_admin(admin, f'DROP DATABASE "{name}" WITH (FORCE)'))
+        _admin(admin, f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
 @pytest.fixture

@@ -1,6 +1,11 @@
 """The message push receiver: an aiohttp.web handler that acknowledges at once and runs your
 handler in the background.
 
+With an ``inbox`` (see :mod:`xportcn_async.webhooks.inbox`), a push is committed to the
+inbox *before* it is answered 200, and a :class:`~xportcn_async.webhooks.Dispatcher` hands it
+to your handler from there, with retries: nothing acknowledged is lost to a crash or to a
+handler that raises. Without one, messages wait in memory (not durable: see the README).
+
 Xportcn wants HTTP 200 within 1000 ms, and retries a push it considers unanswered (up to 5
 times, half an hour apart). So the receiver answers as soon as the push is parsed and
 recorded, runs ``on_message`` later with bounded concurrency, and drops deliveries it has
@@ -25,17 +30,18 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
 from typing import Protocol, runtime_checkable
 
 import attrs
 from aiohttp import web
 
+from .dispatcher import DAY, Dispatcher, OnMessage
+from .inbox import Inbox, open_inbox
+from .inbox import now as inbox_now
 from .messages import MalformedMessageError, Message, parse_message
 
 logger = logging.getLogger("xportcn_async.webhooks")
 
-OnMessage = Callable[[Message], Awaitable[object]]
 DEFAULT_PATH = "/xportcn/messages"
 ACK_BODY = "success"
 
@@ -101,14 +107,25 @@ class WebhookReceiver:
     """The push endpoint's state and handler; :func:`create_webhook_app` wires it into an
     app. To mount it in an app of your own::
 
-        receiver = WebhookReceiver(on_message)
+        receiver = WebhookReceiver(on_message, inbox="inbox.sqlite3")
         app.router.add_post("/xportcn/messages", receiver.handle)
+        app.on_startup.append(receiver.on_startup)
         app.on_cleanup.append(receiver.on_cleanup)
 
+    - ``on_message``: your handler; ``None`` with an inbox to only store pushes (another
+      process, or ``xportcn webhooks serve`` later, handles them).
+    - ``inbox``: an :class:`~xportcn_async.webhooks.Inbox`, an SQLite file path, or a
+      ``postgresql://`` URL: store, then answer (503 when the store cannot be written within
+      ``store_timeout`` seconds). An inbox made from a path or URL is opened and closed by
+      the receiver; one you pass is opened (if needed) but left for you to close.
+    - ``max_attempts``, ``initial_retry_delay``, ``max_retry_delay``, ``lease``,
+      ``retention``: the :class:`~xportcn_async.webhooks.Dispatcher`'s retries, back-off,
+      lease and how long done messages are kept (inbox only).
     - ``max_concurrency``: how many ``on_message`` calls run at once.
-    - ``max_pending``: how many accepted messages may wait or run; beyond that a push is
-      answered 503 (not recorded, so Xportcn's retry is accepted later).
-    - ``dedupe``: a :class:`DedupeStore` (default: :class:`MemoryDedupeStore`).
+    - ``max_pending``: without an inbox, how many accepted messages may wait or run; beyond
+      that a push is answered 503 (not recorded, so Xportcn's retry is accepted later).
+    - ``dedupe``: without an inbox, a :class:`DedupeStore` (default:
+      :class:`MemoryDedupeStore`). An inbox dedupes by itself.
     - ``max_body_size``: bytes; a larger body is answered 413.
     - ``body_timeout``: seconds for a push's body to arrive once its headers are in; a slower
       one is answered 408 and its connection closed. (Header and idle timeouts belong to the
@@ -119,8 +136,15 @@ class WebhookReceiver:
 
     def __init__(
         self,
-        on_message: OnMessage,
+        on_message: OnMessage | None,
         *,
+        inbox: Inbox | str | None = None,
+        max_attempts: int = 5,
+        initial_retry_delay: float = 1.0,
+        max_retry_delay: float = 300.0,
+        lease: float = 30.0,
+        retention: float = 7 * DAY,
+        store_timeout: float = 5.0,
         max_concurrency: int = 8,
         max_pending: int = 1000,
         dedupe: DedupeStore | None = None,
@@ -128,6 +152,10 @@ class WebhookReceiver:
         body_timeout: float = 10.0,
         shutdown_timeout: float = 10.0,
     ) -> None:
+        if inbox is None and on_message is None:
+            raise ValueError("on_message is required without an inbox")
+        if inbox is not None and dedupe is not None:
+            raise ValueError("an inbox dedupes by itself: pass inbox or dedupe, not both")
         if not body_timeout > 0:
             raise ValueError(f"body_timeout must be positive, got {body_timeout}")
         if max_concurrency < 1:
@@ -137,6 +165,22 @@ class WebhookReceiver:
         if max_body_size < 1:
             raise ValueError(f"max_body_size must be positive, got {max_body_size}")
         self._on_message = on_message
+        self._owns_inbox = isinstance(inbox, str)
+        self.inbox: Inbox | None = None if inbox is None else open_inbox(inbox)
+        self.store_timeout = store_timeout
+        self.dispatcher: Dispatcher | None = None
+        if self.inbox is not None and on_message is not None:
+            self.dispatcher = Dispatcher(
+                self.inbox,
+                on_message,
+                max_concurrency=max_concurrency,
+                max_attempts=max_attempts,
+                initial_retry_delay=initial_retry_delay,
+                max_retry_delay=max_retry_delay,
+                lease=lease,
+                retention=retention,
+                shutdown_timeout=shutdown_timeout,
+            )
         self._max_pending = max_pending
         self._max_concurrency = max_concurrency
         self._semaphore: asyncio.Semaphore | None = None
@@ -151,14 +195,17 @@ class WebhookReceiver:
 
     @property
     def stats(self) -> ReceiverStats:
+        """This process's counters. With an inbox, ``inbox.stats()`` has the stored counts
+        (pending, done, dead, the oldest pending message's age) across restarts."""
+        d = self.dispatcher
         return ReceiverStats(
             accepted=self._accepted,
             duplicates=self._duplicates,
             rejected=self._rejected,
             refused=self._refused,
-            handled=self._handled,
-            failed=self._failed,
-            pending=len(self._tasks),
+            handled=self._handled if d is None else d.handled,
+            failed=self._failed if d is None else d.failed,
+            pending=len(self._tasks) if d is None else d.running,
         )
 
     async def handle(self, request: web.Request) -> web.Response:
@@ -185,6 +232,8 @@ class WebhookReceiver:
             self._rejected += 1
             logger.warning("xportcn push rejected: %s", exc)
             return web.Response(status=400, text=str(exc))
+        if self.inbox is not None:
+            return await self._store(message, body)
         if len(self._tasks) >= self._max_pending:
             self._refused += 1
             logger.warning(
@@ -201,6 +250,31 @@ class WebhookReceiver:
         task.add_done_callback(self._tasks.discard)
         return web.Response(text=ACK_BODY)
 
+    async def _store(self, message: Message, body: bytes) -> web.Response:
+        """Commit the push to the inbox, then answer: 200 only once it is stored."""
+        assert self.inbox is not None
+        try:
+            added = await asyncio.wait_for(
+                self.inbox.add(message.key, message.type.value, body, inbox_now()),
+                self.store_timeout,
+            )
+        except Exception as exc:
+            self._refused += 1
+            logger.error(
+                "xportcn push %s refused: the inbox could not store it (%s: %s)",
+                message.type,
+                type(exc).__name__,
+                exc,
+            )
+            return web.Response(status=503, text="the push could not be stored; retry later")
+        if added:
+            self._accepted += 1
+            if self.dispatcher is not None:
+                self.dispatcher.wake()
+        else:
+            self._duplicates += 1
+        return web.Response(text=ACK_BODY)
+
     async def _read(self, request: web.Request) -> bytes | None:
         """The body, or ``None`` when it is larger than ``max_body_size``."""
         limit = self.max_body_size
@@ -214,6 +288,7 @@ class WebhookReceiver:
         return bytes(body)
 
     async def _deliver(self, message: Message) -> None:
+        assert self._on_message is not None
         if self._semaphore is None:
             self._semaphore = asyncio.Semaphore(self._max_concurrency)
         async with self._semaphore:
@@ -229,15 +304,34 @@ class WebhookReceiver:
             else:
                 self._handled += 1
 
+    async def start(self) -> None:
+        """Open the inbox and start the dispatcher (``app.on_startup`` does it)."""
+        if self.inbox is not None:
+            await self.inbox.open()
+        if self.dispatcher is not None:
+            await self.dispatcher.start()
+
+    async def on_startup(self, _: web.Application) -> None:
+        """For ``app.on_startup``."""
+        await self.start()
+
     async def join(self) -> None:
-        """Wait until every accepted message has been handled."""
+        """Wait until every accepted message has been handled (with an inbox: until nothing
+        is pending)."""
+        if self.dispatcher is not None:
+            await self.dispatcher.join()
         while self._tasks:
             await asyncio.wait(set(self._tasks))
 
     async def aclose(self, timeout: float | None = None) -> None:
         """Stop accepting pushes, give running handlers ``timeout`` seconds (default
-        ``shutdown_timeout``) to finish, then cancel the rest and wait for them."""
+        ``shutdown_timeout``) to finish, then cancel the rest and wait for them. With an
+        inbox, a cancelled message stays pending and runs again on the next start."""
         self._closing = True
+        if self.dispatcher is not None:
+            await self.dispatcher.aclose(timeout)
+        if self.inbox is not None and self._owns_inbox:
+            await self.inbox.aclose()
         wait = self.shutdown_timeout if timeout is None else timeout
         if self._tasks and wait > 0:
             await asyncio.wait(set(self._tasks), timeout=wait)
@@ -261,8 +355,15 @@ RECEIVER_KEY = web.AppKey("xportcn_webhook_receiver", WebhookReceiver)
 
 
 def create_webhook_app(
-    on_message: OnMessage,
+    on_message: OnMessage | None,
     *,
+    inbox: Inbox | str | None = None,
+    max_attempts: int = 5,
+    initial_retry_delay: float = 1.0,
+    max_retry_delay: float = 300.0,
+    lease: float = 30.0,
+    retention: float = 7 * DAY,
+    store_timeout: float = 5.0,
     path: str = DEFAULT_PATH,
     max_concurrency: int = 8,
     max_pending: int = 1000,
@@ -272,10 +373,18 @@ def create_webhook_app(
     shutdown_timeout: float = 10.0,
 ) -> web.Application:
     """An ``aiohttp.web`` app that receives Xportcn pushes on ``POST path`` and calls
-    ``await on_message(message)`` for each new one, in the background. See
-    :class:`WebhookReceiver` for the options; ``app[RECEIVER_KEY]`` is the receiver."""
+    ``await on_message(message)`` for each new one, in the background; with ``inbox``, from a
+    durable store with retries. See :class:`WebhookReceiver` for the options;
+    ``app[RECEIVER_KEY]`` is the receiver."""
     receiver = WebhookReceiver(
         on_message,
+        inbox=inbox,
+        max_attempts=max_attempts,
+        initial_retry_delay=initial_retry_delay,
+        max_retry_delay=max_retry_delay,
+        lease=lease,
+        retention=retention,
+        store_timeout=store_timeout,
         max_concurrency=max_concurrency,
         max_pending=max_pending,
         dedupe=dedupe,
@@ -286,6 +395,7 @@ def create_webhook_app(
     app = web.Application()
     app[RECEIVER_KEY] = receiver
     app.router.add_post(path, receiver.handle)
+    app.on_startup.append(receiver.on_startup)
     app.on_cleanup.append(receiver.on_cleanup)
     return app
 

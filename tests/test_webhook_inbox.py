@@ -1,0 +1,429 @@
+"""The durable webhook inbox: the backends' contract (memory, SQLite, real PostgreSQL), the
+dispatcher's retries, dead messages and replays, store-then-answer over HTTP, restart
+recovery, and the sandbox's pushes end to end through a durable inbox."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from xportcn_async import XportcnClient
+from xportcn_async.models import CreateOrderRequest, OrderAddress, OrderItem
+from xportcn_async.sandbox import ka as sandbox_ka
+from xportcn_async.sandbox import serve
+from xportcn_async.sandbox.push import MessagePusher
+from xportcn_async.webhooks import (
+    RECEIVER_KEY,
+    Dispatcher,
+    Inbox,
+    MemoryInbox,
+    Message,
+    MessageStatus,
+    MessageType,
+    OrderMessage,
+    PostgresInbox,
+    SQLiteInbox,
+    create_webhook_app,
+    open_inbox,
+    parse_message,
+    retry_delay,
+)
+
+PATH = "/xportcn/messages"
+T0 = 1_800_000_000.0  # the contract tests pass their own clock
+
+
+def push(order_id: str, message_type: str = "ORDER_PAY_SUCCESS") -> bytes:
+    body = {"orderId": order_id, "orderStatus": "WAITING_FOR_SENT", "totalAmount": 100}
+    return json.dumps(
+        {
+            "messageType": message_type,
+            "messageBody": json.dumps(body),
+            "messagePlatform": 1,
+            "timestamp": "1779263269913",
+        }
+    ).encode()
+
+
+async def add(inbox: Inbox, body: bytes, now: float = T0) -> bool:
+    message = parse_message(body)
+    return await inbox.add(message.key, message.type.value, body, now)
+
+
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def inbox(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Inbox]:
+    """A fresh, open inbox of each backend."""
+    made: Inbox
+    if request.param == "memory":
+        made = MemoryInbox()
+    elif request.param == "sqlite":
+        made = SQLiteInbox(tmp_path / "inbox.sqlite3")
+    else:
+        made = PostgresInbox(request.getfixturevalue("postgres_url"))
+    await made.open()
+    try:
+        yield made
+    finally:
+        await made.aclose()
+
+
+# -- the contract ------------------------------------------------------------------------------
+
+
+async def test_add_stores_once_per_key(inbox: Inbox) -> None:
+    assert await add(inbox, push("O1")) is True
+    assert await add(inbox, push("O1"), now=T0 + 5) is False  # a redelivery
+    assert await add(inbox, push("O2")) is True
+    stored = await inbox.list()
+    assert [parse_message(m.body).order_id for m in stored] == ["O2", "O1"]  # type: ignore[attr-defined]
+    first = stored[1]
+    assert first.status is MessageStatus.PENDING and first.attempts == 0
+    assert first.body == push("O1") and first.message_type == "ORDER_PAY_SUCCESS"
+    assert first.received_at == T0 and await inbox.get(first.id) == first
+    assert await inbox.get(10_000) is None
+
+
+async def test_a_claim_leases_a_message_to_one_owner_until_the_lease_expires(
+    inbox: Inbox,
+) -> None:
+    await add(inbox, push("O1"))
+    await add(inbox, push("O2"))
+    [a] = await inbox.claim("A", 1, lease=30, now=T0)
+    assert a.attempts == 1 and a.lease_owner == "A" and a.in_flight(T0 + 1)
+    [b] = await inbox.claim("B", 5, lease=30, now=T0)
+    assert b.id != a.id
+    assert await inbox.claim("B", 5, lease=30, now=T0 + 29) == []  # both leased
+    stats = await inbox.stats(T0 + 10)
+    assert (stats.pending, stats.in_flight, stats.done, stats.dead) == (2, 2, 0, 0)
+    assert stats.oldest_pending_age == 10
+
+    await inbox.renew("A", [a.id], T0 + 100)
+    assert await inbox.complete("B", a.id, T0 + 40) is False  # not B's
+    # B's own lease on b expired at T0 + 30: C takes it over, and B's late outcome is refused.
+    [taken] = await inbox.claim("C", 5, lease=30, now=T0 + 40)
+    assert taken.id == b.id and taken.attempts == 2
+    assert await inbox.complete("B", b.id, T0 + 41) is False
+    assert await inbox.complete("C", b.id, T0 + 41) is True
+    assert await inbox.complete("A", a.id, T0 + 42) is True
+    stats = await inbox.stats(T0 + 50)
+    assert (stats.pending, stats.in_flight, stats.done, stats.oldest_pending_age) == (
+        0,
+        0,
+        2,
+        None,
+    )
+
+
+async def test_failures_wait_for_their_retry_time_then_die(inbox: Inbox) -> None:
+    await add(inbox, push("O1"))
+    [m] = await inbox.claim("A", 1, lease=30, now=T0)
+    assert await inbox.retry_later("A", m.id, "boom", T0 + 60, dead=False) is True
+    assert await inbox.claim("A", 1, lease=30, now=T0 + 59) == []  # not due yet
+    [m] = await inbox.claim("A", 1, lease=30, now=T0 + 60)
+    assert m.attempts == 2 and m.last_error == "boom"
+    assert await inbox.retry_later("A", m.id, "boom again", T0 + 61, dead=True) is True
+    assert await inbox.claim("A", 1, lease=30, now=T0 + 1000) == []
+    [dead] = await inbox.list(MessageStatus.DEAD)
+    assert dead.last_error == "boom again" and dead.attempts == 2
+    assert (await inbox.stats(T0 + 1000)).dead == 1
+
+    assert await inbox.replay(dead.id, T0 + 2000) is True
+    assert await inbox.replay(dead.id, T0 + 2000) is False  # already pending
+    [again] = await inbox.claim("A", 1, lease=30, now=T0 + 2000)
+    assert again.id == dead.id and again.attempts == 1
+
+
+async def test_replay_dead_prune_and_delete(inbox: Inbox) -> None:
+    for n in range(4):
+        await add(inbox, push(f"O{n}"))
+    claimed = await inbox.claim("A", 4, lease=30, now=T0)
+    for m in claimed[:2]:
+        await inbox.retry_later("A", m.id, "x", T0 + 1, dead=True)
+    await inbox.complete("A", claimed[2].id, T0 + 10)
+    await inbox.complete("A", claimed[3].id, T0 + 20)
+    assert await inbox.replay_dead(T0 + 30) == 2
+    assert (await inbox.stats(T0 + 30)).dead == 0
+    assert await inbox.prune(done_before=T0 + 15) == 1  # only the one done at T0 + 10
+    assert [m.id for m in await inbox.list(MessageStatus.DONE)] == [claimed[3].id]
+    assert await inbox.delete(claimed[3].id) is True
+    assert await inbox.delete(claimed[3].id) is False
+    assert await add(inbox, push("O3")) is True  # a deleted key can be stored again
+
+
+async def test_a_restarted_single_receiver_takes_its_leases_back(inbox: Inbox) -> None:
+    await add(inbox, push("O1"))
+    await inbox.claim("crashed", 1, lease=3600, now=T0)
+    assert await inbox.claim("new", 1, lease=30, now=T0 + 1) == []
+    await inbox.release_all()
+    [m] = await inbox.claim("new", 1, lease=30, now=T0 + 1)
+    assert m.attempts == 2
+
+
+@pytest.mark.postgres
+async def test_concurrent_postgres_claims_never_share_a_message(postgres_url: str) -> None:
+    inboxes = [PostgresInbox(postgres_url, max_size=4) for _ in range(3)]
+    for each in inboxes:
+        await each.open()  # creating the table concurrently-safe, three times
+    try:
+        for n in range(300):
+            await add(inboxes[0], push(f"O{n}"))
+        claims: Counter[int] = Counter()
+
+        async def drain(each: PostgresInbox, owner: str) -> None:
+            while batch := await each.claim(owner, 7, lease=60, now=T0 + 1):
+                claims.update(m.id for m in batch)
+
+        await asyncio.gather(
+            *(drain(each, f"w{i}") for i, each in enumerate(inboxes) for _ in "ab")
+        )
+        assert len(claims) == 300 and set(claims.values()) == {1}
+    finally:
+        for each in inboxes:
+            await each.aclose()
+
+
+def test_open_inbox_picks_the_backend(tmp_path: Path) -> None:
+    assert isinstance(open_inbox(str(tmp_path / "x.sqlite3")), SQLiteInbox)
+    assert isinstance(open_inbox("postgresql://u@127.0.0.1/db"), PostgresInbox)
+    assert isinstance(open_inbox(":memory:"), MemoryInbox)
+    mine = MemoryInbox()
+    assert open_inbox(mine) is mine
+    assert "secret" not in repr(open_inbox("postgresql://u:secret@127.0.0.1/db"))
+
+
+def test_retry_delay_doubles_up_to_the_maximum() -> None:
+    delays = [retry_delay(n, initial=1.0, maximum=60.0) for n in range(1, 9)]
+    assert delays == [1, 2, 4, 8, 16, 32, 60, 60]
+    assert retry_delay(10_000, initial=1.0, maximum=60.0) == 60
+
+
+# -- the dispatcher ----------------------------------------------------------------------------
+
+
+async def test_a_handler_failing_twice_succeeds_on_the_third_attempt(inbox: Inbox) -> None:
+    attempts: Counter[str] = Counter()
+
+    async def flaky(message: Message) -> None:
+        assert isinstance(message, OrderMessage) and message.order_id is not None
+        attempts[message.order_id] += 1
+        if attempts[message.order_id] < 3:
+            raise RuntimeError(f"attempt {attempts[message.order_id]} fails")
+
+    dispatcher = Dispatcher(inbox, flaky, max_attempts=3, initial_retry_delay=0.01)
+    for n in range(5):
+        await add(inbox, push(f"O{n}"), now=0)
+    await dispatcher.start()
+    try:
+        await dispatcher.join()
+    finally:
+        await dispatcher.aclose()
+    assert attempts == {f"O{n}": 3 for n in range(5)}
+    assert dispatcher.failed == 10 and dispatcher.handled == 5
+    done = await inbox.list(MessageStatus.DONE)
+    assert len(done) == 5 and all(m.attempts == 3 for m in done)
+
+
+async def test_a_handler_that_always_fails_ends_dead_and_a_replay_succeeds(inbox: Inbox) -> None:
+    broken = True
+    handled: list[Message] = []
+
+    async def handler(message: Message) -> None:
+        if broken:
+            raise ValueError("the database is down")
+        handled.append(message)
+
+    dispatcher = Dispatcher(inbox, handler, max_attempts=3, initial_retry_delay=0.01)
+    await add(inbox, push("O1"), now=0)
+    await dispatcher.start()
+    try:
+        await dispatcher.join()
+        [dead] = await inbox.list(MessageStatus.DEAD)
+        assert dead.attempts == 3 and dead.last_error == "ValueError: the database is down"
+        assert handled == []
+
+        broken = False
+        assert await inbox.replay(dead.id, 0) is True
+        await dispatcher.join()
+    finally:
+        await dispatcher.aclose()
+    assert [m.order_id for m in handled] == ["O1"]  # type: ignore[attr-defined]
+    assert (await inbox.get(dead.id)).status is MessageStatus.DONE  # type: ignore[union-attr]
+
+
+async def test_the_dispatcher_bounds_concurrency(inbox: Inbox) -> None:
+    running = peak = 0
+    release = asyncio.Event()
+
+    async def slow(message: Message) -> None:
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        await release.wait()
+        running -= 1
+
+    dispatcher = Dispatcher(inbox, slow, max_concurrency=3)
+    for n in range(10):
+        await add(inbox, push(f"O{n}"), now=0)
+    await dispatcher.start()
+    try:
+        while dispatcher.running < 3:  # noqa: ASYNC110 (waiting for the claims)
+            await asyncio.sleep(0.01)
+        assert (await dispatcher.stats()).in_flight == 3
+        release.set()
+        await dispatcher.join()
+    finally:
+        await dispatcher.aclose()
+    assert peak == 3 and dispatcher.handled == 10
+
+
+# -- the receiver over HTTP --------------------------------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def running_app(app: web.Application) -> AsyncIterator[str]:
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}{PATH}"
+    finally:
+        await runner.cleanup()
+
+
+class FailingInbox(MemoryInbox):
+    """An inbox whose disk is full."""
+
+    async def add(self, key: str, message_type: str, body: bytes, now: float) -> bool:
+        raise OSError(28, "No space left on device")
+
+
+async def test_a_push_is_stored_before_the_200_and_redeliveries_are_not_stored_twice(
+    tmp_path: Path,
+) -> None:
+    seen: list[int] = []
+    gate = asyncio.Event()
+    path = tmp_path / "inbox.sqlite3"
+
+    async def handler(message: Message) -> None:
+        await gate.wait()  # still running when the 200s come back
+        seen.append(1)
+
+    app = create_webhook_app(handler, inbox=str(path))
+    async with running_app(app) as url, aiohttp.ClientSession() as session:
+        for _ in range(2):
+            async with session.post(url, data=push("O1")) as response:
+                assert response.status == 200 and await response.text() == "success"
+                # Committed: another connection to the file sees it already.
+                check = SQLiteInbox(path)
+                await check.open()
+                assert len(await check.list()) == 1
+                await check.aclose()
+        gate.set()
+        await app[RECEIVER_KEY].join()
+        stats = app[RECEIVER_KEY].stats
+    assert (stats.accepted, stats.duplicates, stats.handled) == (1, 1, 1)
+    assert seen == [1]
+
+
+async def test_a_store_that_cannot_be_written_answers_503() -> None:
+    async def handler(message: Message) -> None:
+        raise AssertionError("nothing was stored, so nothing may run")
+
+    app = create_webhook_app(handler, inbox=FailingInbox())
+    async with running_app(app) as url, aiohttp.ClientSession() as session:
+        async with session.post(url, data=push("O1")) as response:
+            assert response.status == 503
+    assert app[RECEIVER_KEY].stats.refused == 1
+
+
+async def test_a_receiver_that_only_stores_and_a_later_one_that_handles(tmp_path: Path) -> None:
+    path = str(tmp_path / "inbox.sqlite3")
+    app = create_webhook_app(None, inbox=path)
+    async with running_app(app) as url, aiohttp.ClientSession() as session:
+        for n in range(3):
+            async with session.post(url, data=push(f"O{n}")) as response:
+                assert response.status == 200
+    handled: list[str | None] = []
+
+    async def handler(message: Message) -> None:
+        handled.append(message.order_id)  # type: ignore[attr-defined]
+
+    later = create_webhook_app(handler, inbox=path)
+    async with running_app(later):
+        await later[RECEIVER_KEY].join()
+    assert sorted(handled) == ["O0", "O1", "O2"]  # type: ignore[type-var]
+
+
+def test_an_inbox_needs_no_dedupe_and_no_inbox_needs_a_handler() -> None:
+    from xportcn_async.webhooks import MemoryDedupeStore
+
+    with pytest.raises(ValueError, match="not both"):
+        create_webhook_app(None, inbox=MemoryInbox(), dedupe=MemoryDedupeStore())
+    with pytest.raises(ValueError, match="on_message is required"):
+        create_webhook_app(None)
+
+
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+async def test_sandbox_pushes_create_pay_and_cancel_through_a_durable_inbox(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    target = (
+        str(tmp_path / "inbox.sqlite3")
+        if backend == "sqlite"
+        else request.getfixturevalue("postgres_url")
+    )
+    received: list[Message] = []
+    fail_once = {MessageType.ORDER_PAY_SUCCESS}
+
+    async def handler(message: Message) -> None:
+        if message.type in fail_once:  # the payment handler fails once: it is retried
+            fail_once.discard(message.type)
+            raise ConnectionError("the shop database blinked")
+        received.append(message)
+
+    app = create_webhook_app(handler, inbox=target, initial_retry_delay=0.01)
+    address = OrderAddress(full_name="Warehouse", mobile="13500000000", address="1 Road")
+    line = OrderItem(offer_id=889512351602, spec_id="530ad00177264564503ec3b848650652", quantity=2)
+    async with (
+        running_app(app) as url,
+        serve(port=0) as running,
+        MessagePusher(running.sandbox, url, deliveries_per_message=2) as pusher,
+        XportcnClient(running.credentials, base_url=running.base_url) as client,
+    ):
+        paid = await client.orders.preview_and_create(
+            CreateOrderRequest(address=address, items=[line])
+        )
+        assert paid.order_id is not None
+        await client.orders.pay(paid.order_id)
+        cancelled = await client.orders.create(CreateOrderRequest(address=address, items=[line]))
+        assert cancelled.order_id is not None
+        sandbox_ka.ka_state(running.sandbox).cancel_order(cancelled.order_id, "changed mind")
+        await pusher.flush()
+        await app[RECEIVER_KEY].join()
+        stats = await app[RECEIVER_KEY].inbox.stats(0)  # type: ignore[union-attr]
+
+    assert all(d.ok for d in pusher.deliveries) and len(pusher.deliveries) == 8
+    assert app[RECEIVER_KEY].stats.duplicates == 4
+    assert (stats.done, stats.pending, stats.dead) == (4, 0, 0)
+    by_type: Callable[[Message], Any] = lambda m: (m.type, m.order_id)  # type: ignore[attr-defined]  # noqa: E731
+    assert sorted(map(by_type, received), key=str) == sorted(
+        [
+            (MessageType.ORDER_CREATE, paid.order_id),
+            (MessageType.ORDER_PAY_SUCCESS, paid.order_id),
+            (MessageType.ORDER_CREATE, cancelled.order_id),
+            (MessageType.ORDER_CANCEL, cancelled.order_id),
+        ],
+        key=str,
+    )
