@@ -340,9 +340,12 @@ async def test_a_store_that_cannot_be_written_answers_503() -> None:
         raise AssertionError("nothing was stored, so nothing may run")
 
     app = create_webhook_app(handler, inbox=FailingInbox())
-    async with running_app(app) as url, aiohttp.ClientSession() as session:
-        async with session.post(url, data=push("O1")) as response:
-            assert response.status == 503
+    async with (
+        running_app(app) as url,
+        aiohttp.ClientSession() as session,
+        session.post(url, data=push("O1")) as response,
+    ):
+        assert response.status == 503
     assert app[RECEIVER_KEY].stats.refused == 1
 
 
