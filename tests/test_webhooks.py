@@ -543,7 +543,6 @@ async def test_slow_and_idle_clients_are_disconnected(examples_dir: Path) -> Non
             )
         for _ in range(30):  # nothing at all
             streams.append(await connect(b""))
-        assert server.connections == 160
 
         # A well-behaved client is served meanwhile, and then its idle keep-alive connection
         # is closed too.
