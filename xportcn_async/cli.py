@@ -4,6 +4,7 @@ xportcn book orders.jsonl --sandbox              # bulk booking against the loca
 xportcn book orders.jsonl                        # against production (credentials from env)
 xportcn example-orders 50 > orders.jsonl         # realistic bookings to try it with
 xportcn sandbox --port 8080                      # serve the sandbox until interrupted
+xportcn webhooks serve --inbox inbox.sqlite3     # store message pushes durably (see webhooks/cli.py)
 
 Each subcommand adds its parser in :func:`build_parser` and sets ``run``: a function of the
 parsed arguments that returns the exit status.
@@ -58,6 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_arguments(sandbox)
     sandbox.set_defaults(run=_sandbox)
+
+    from .webhooks.cli import add_parser as add_webhooks_parser
+
+    add_webhooks_parser(sub)
     return parser
 
 
