@@ -11,13 +11,13 @@ import asyncio
 import os
 import signal
 import sys
+from typing import TextIO
 
 from xportcn_async.webhooks import Message, WebhookServer, create_webhook_app
 
 
-async def main(inbox: str, port: int, log_path: str, lease: float) -> None:
+async def main(inbox: str, port: int, log: TextIO, lease: float) -> None:
     pid = os.getpid()
-    log = open(log_path, "a", buffering=1)  # noqa: SIM115 (line-buffered: each line is written at once)
 
     async def handler(message: Message) -> None:
         order_id = message.order_id  # type: ignore[attr-defined]
@@ -33,10 +33,11 @@ async def main(inbox: str, port: int, log_path: str, lease: float) -> None:
     async with WebhookServer(app, port=port):
         print("ready", flush=True)
         await stop.wait()
-    log.close()
 
 
 if __name__ == "__main__":
     inbox, port, log_path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
     lease = float(sys.argv[4]) if len(sys.argv) > 4 else 30.0
-    asyncio.run(main(inbox, port, log_path, lease))
+    # Line-buffered: each line reaches the file (the kernel) at once, and survives a SIGKILL.
+    with open(log_path, "a", buffering=1) as log:
+        asyncio.run(main(inbox, port, log, lease))
