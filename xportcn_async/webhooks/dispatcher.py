@@ -12,7 +12,6 @@ died (or lost its lease) while that handler was running. Make handlers idempoten
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
 import uuid
@@ -150,7 +149,7 @@ class Dispatcher:
     async def _loop(self, step: Callable[[], Awaitable[None]], every: float | None) -> None:
         """Run ``step`` for ever; a store error is logged and retried after a pause."""
         failures = 0
-        while True:
+        while not self._stopping:
             try:
                 await step()
                 failures = 0
@@ -176,8 +175,13 @@ class Dispatcher:
                 self._running[stored.id] = task
                 task.add_done_callback(functools.partial(self._done, stored.id))
         if len(claimed) < free or free <= 0:
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), self.poll_interval)
+            # asyncio.wait, not wait_for: wait_for can swallow a cancellation (Python < 3.12)
+            # that arrives as the event is set, and then aclose() would wait for ever.
+            waiter = asyncio.ensure_future(self._wakeup.wait())
+            try:
+                await asyncio.wait({waiter}, timeout=self.poll_interval)
+            finally:
+                waiter.cancel()
 
     def _done(self, id: int, _: asyncio.Task[None]) -> None:
         self._running.pop(id, None)
