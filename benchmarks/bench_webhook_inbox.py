@@ -200,7 +200,9 @@ def main() -> None:
     database = f"xportcn_bench_{uuid.uuid4().hex[:8]}"
     if admin:
         asyncio.run(_admin(admin, f'CREATE DATABASE "{database}"'))
-        setups.append(("PostgreSQL", urlunsplit(urlsplit(admin)._replace(path=f"/{database}")), "-"))
+        setups.append(
+            ("PostgreSQL", urlunsplit(urlsplit(admin)._replace(path=f"/{database}")), "-")
+        )
     results: dict[str, dict[str, Any]] = {}
     try:
         for name, inbox, synchronous in setups:
