@@ -39,7 +39,7 @@ pytest: $(STAMP)
 $(LATEST)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(LATEST)
 	$(LATEST)/bin/python -m pip install --quiet --upgrade pip
-	$(LATEST)/bin/python -m pip install --quiet --upgrade -e '.[test,cli]' aiohttp
+	$(LATEST)/bin/python -m pip install --quiet --upgrade -e '.[test,dev,cli]' aiohttp
 	touch $(LATEST)/.installed
 
 test-latest: $(LATEST)/.installed
