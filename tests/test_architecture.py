@@ -18,7 +18,7 @@ import pytest
 
 import xportcn_async
 
-CHECKED = ("xportcn_async.sandbox",)
+CHECKED = ("xportcn_async",)
 """The packages held to the rules below (a module is in one when its name starts with it)."""
 
 
@@ -251,6 +251,39 @@ def test_no_private_imports(scope: str) -> None:
     assert [str(e) for e in PACKAGE.private(scope)] == []
 
 
+LAYERS = {
+    # module (and its submodules): what it must not import (nor their submodules)
+    "xportcn_async.hooks": ("xportcn_async",),
+    "xportcn_async.batch": (
+        "xportcn_async.client",
+        "xportcn_async.resources",
+        "xportcn_async.bulk",
+        "xportcn_async.endpoints",
+        "xportcn_async.transports",
+    ),
+    "xportcn_async.bulk": ("xportcn_async.client", "xportcn_async.resources"),
+    "xportcn_async.resources": ("xportcn_async.client",),
+    "xportcn_async.transports": (
+        "xportcn_async.client",
+        "xportcn_async.resources",
+        "xportcn_async.endpoints",
+        "xportcn_async.models",
+    ),
+}
+"""The layers of ARCHITECTURE.md's code map: a module never imports one above it."""
+
+
+def test_no_module_imports_a_layer_above_it() -> None:
+    wrong = [
+        str(e)
+        for e in PACKAGE.imports
+        for low, above in LAYERS.items()
+        if in_scope(e.importer, low)
+        and any(in_scope(e.target, high) and not in_scope(e.target, low) for high in above)
+    ]
+    assert wrong == []
+
+
 def test_the_walker_sees_the_package() -> None:
     """The rules above pass because the package is clean, not because the walker is blind:
     it finds the modules and the imports every scope relies on."""
@@ -260,6 +293,9 @@ def test_the_walker_sees_the_package() -> None:
     assert ("xportcn_async.sandbox", "xportcn_async.sandbox.ka") in edges  # from . import ka
     assert ("xportcn_async.sandbox.core", "xportcn_async.sandbox.web") in edges
     assert ("xportcn_async.sandbox.ka.products", "xportcn_async.sandbox.checks") in edges
+    assert ("xportcn_async.client", "xportcn_async.resources") in edges
+    assert ("xportcn_async.resources.logistics", "xportcn_async.bulk") in edges
+    assert ("xportcn_async.bulk", "xportcn_async.batch") in edges
 
 
 # -- the walker, on a package made to break each rule ----------------------------------------

@@ -17,7 +17,7 @@ import os
 import time
 from collections.abc import AsyncIterable, Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import attrs
 
@@ -32,15 +32,37 @@ from .errors import (
     XportcnError,
 )
 from .hooks import AttemptHooks, RateLimiterLike
-from .models import Booking, BookingRequest, InternationalLogistics, SubOrder
+from .models import (
+    Booking,
+    BookingRequest,
+    FreightPreview,
+    InternationalLogistics,
+    PreviewFreightRequest,
+    SubOrder,
+)
 
 try:
     import fcntl
 except ImportError:  # Windows: no advisory lock (see Journal)
     fcntl = None  # type: ignore[assignment]
 
-if TYPE_CHECKING:
-    from .client import XportcnClient
+
+class Booker(Protocol):
+    """What ``book_many`` books through: ``client.logistics`` (public API only)."""
+
+    async def preview_freight(
+        self, request: PreviewFreightRequest, *, hooks: AttemptHooks | None = None
+    ) -> FreightPreview: ...
+
+    async def book(
+        self,
+        request: BookingRequest,
+        *,
+        hooks: AttemptHooks | None = None,
+        retry_ambiguous: bool | None = None,
+    ) -> Booking: ...
+
+    def preview_for(self, request: BookingRequest) -> PreviewFreightRequest: ...
 
 
 @attrs.frozen
@@ -272,7 +294,7 @@ def _unknown_from_earlier_run(why: str) -> Verdict:
 
 
 def book_many(
-    client: XportcnClient,
+    logistics: Booker,
     requests: Iterable[BookingInput] | AsyncIterable[BookingInput],
     *,
     concurrency: int = 64,
@@ -282,15 +304,15 @@ def book_many(
     window: int | None = None,
     preview_missing: bool = True,
     journal: str | os.PathLike[str] | Journal | None = None,
-    retry_ambiguous: bool | None = None,
+    retry_ambiguous: bool,
     resend_unknown: bool | None = None,
 ) -> BatchRun[BookingInput, Booking]:
-    """See :meth:`xportcn_async.resources.LogisticsResource.book_many`."""
-    logistics = client.logistics
+    """See :meth:`xportcn_async.resources.LogisticsResource.book_many` (which resolves
+    ``retry_ambiguous`` from the client's)."""
     log = Journal(journal) if isinstance(journal, (str, os.PathLike)) else journal
     if log is not None:
         log.begin_run()
-    ambiguous_ok = client.retry_ambiguous if retry_ambiguous is None else retry_ambiguous
+    ambiguous_ok = retry_ambiguous
     resend = ambiguous_ok if resend_unknown is None else resend_unknown
     # Without a journal: the keys being booked right now. A repeat is caught only while the
     # first copy is in flight, so that memory stays bounded.

@@ -21,6 +21,7 @@ from . import __version__
 from .commands import book
 from .errors import ConfigurationError
 from .examples import DEFAULT_SEED, example_lines
+from .sandbox import cli as sandbox_cli
 
 
 def _example_orders(args: argparse.Namespace) -> int:
@@ -32,9 +33,7 @@ def _example_orders(args: argparse.Namespace) -> int:
 
 
 def _sandbox(args: argparse.Namespace) -> int:
-    from .sandbox.cli import run
-
-    return asyncio.run(run(args))
+    return asyncio.run(sandbox_cli.run(args))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,9 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     examples.set_defaults(run=_example_orders)
 
     sandbox = sub.add_parser("sandbox", help="serve the local sandbox until interrupted")
-    from .sandbox.cli import add_arguments
-
-    add_arguments(sandbox)
+    sandbox_cli.add_arguments(sandbox)
     sandbox.set_defaults(run=_sandbox)
 
     from .webhooks.cli import add_parser as add_webhooks_parser

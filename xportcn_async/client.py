@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import os
@@ -33,10 +34,18 @@ from .hooks import AttemptHooks
 from .hooks import RateLimiterLike as RateLimiterLike  # its old home; still importable
 from .models import Acknowledgement
 from .models.ka import decode_result, is_tolerant
+from .resources import (
+    AddressesResource,
+    ImResource,
+    LogisticsResource,
+    OrdersResource,
+    ProductsResource,
+    Resource,
+    WmsResource,
+)
 from .retry import ErrorKind, RetryPolicy, classify, decide
 from .signing import DefaultSigner, Signer, Signing
-from .transports import AiohttpTransport, Request, Response, Timeout, Transport
-from .transports._base import redact
+from .transports import AiohttpTransport, Request, Response, Timeout, Transport, redact
 
 DEFAULT_BASE_URL = "https://www.xportcn.com/api"
 ENV_BASE_URL = "XPORTCN_BASE_URL"
@@ -193,24 +202,32 @@ class XportcnClient:
             retry=retry,
             retry_ambiguous=retry_ambiguous,
         )
-        self._init_resources()
 
-    def _init_resources(self) -> None:
-        from .resources import (
-            AddressesResource,
-            ImResource,
-            LogisticsResource,
-            OrdersResource,
-            ProductsResource,
-            WmsResource,
-        )
+    # -- the resources, created on first use (a copy from with_options makes its own) ------
 
-        self.logistics = LogisticsResource(self)
-        self.addresses = AddressesResource(self)
-        self.products = ProductsResource(self)
-        self.orders = OrdersResource(self)
-        self.im = ImResource(self)
-        self.wms = WmsResource(self)
+    @functools.cached_property
+    def logistics(self) -> LogisticsResource:
+        return LogisticsResource(self)
+
+    @functools.cached_property
+    def addresses(self) -> AddressesResource:
+        return AddressesResource(self)
+
+    @functools.cached_property
+    def products(self) -> ProductsResource:
+        return ProductsResource(self)
+
+    @functools.cached_property
+    def orders(self) -> OrdersResource:
+        return OrdersResource(self)
+
+    @functools.cached_property
+    def im(self) -> ImResource:
+        return ImResource(self)
+
+    @functools.cached_property
+    def wms(self) -> WmsResource:
+        return WmsResource(self)
 
     def with_options(
         self,
@@ -222,14 +239,15 @@ class XportcnClient:
         """A copy with other defaults that shares this client's connection pool (close the
         original, not the copy)."""
         clone = object.__new__(XportcnClient)
-        clone.__dict__.update(self.__dict__)
+        clone.__dict__.update(
+            (k, v) for k, v in self.__dict__.items() if not isinstance(v, Resource)
+        )
         current = self._options
         clone._options = _Options(
             timeout=_as_timeout(timeout) or current.timeout,
             retry=retry or current.retry,
             retry_ambiguous=current.retry_ambiguous if retry_ambiguous is None else retry_ambiguous,
         )
-        clone._init_resources()
         return clone
 
     async def with_raw_response(

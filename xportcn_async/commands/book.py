@@ -38,6 +38,8 @@ from ..errors import (
 )
 from ..models import Booking, BookingRequest
 from ..ratelimit import SharedRateLimiter
+from ..sandbox import serve
+from ..sandbox.cli import add_fault_arguments, faults_from_args, latency_from_args
 from ..transports import Timeout
 from .display import open_progress, print_table
 
@@ -526,9 +528,6 @@ async def _target(
         assert credentials is not None
         yield credentials, args.base_url  # None: $XPORTCN_BASE_URL, else production
         return
-    from ..sandbox import serve
-    from ..sandbox.cli import faults_from_args, latency_from_args
-
     async with serve(
         port=0, faults=faults_from_args(args), latency=latency_from_args(args), seed=args.seed
     ) as running:
@@ -650,8 +649,6 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         help="with --resume: resend bookings whose outcome was unknown",
     )
     book.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
-    from ..sandbox.cli import add_fault_arguments
-
     add_fault_arguments(book, prefix="sandbox-")
     book.set_defaults(run=run_book)
     return book

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterable, Iterable
-from typing import TYPE_CHECKING
 
 from .. import endpoints
+from ..batch import BatchRun
+from ..bulk import BookingInput, Journal, book_many
 from ..errors import FieldError, ValidationError
-from ..hooks import AttemptHooks
+from ..hooks import AttemptHooks, RateLimiterLike
 from ..models import (
     Acknowledgement,
     Booking,
@@ -22,11 +23,6 @@ from ..models import (
 )
 from ..transports import Timeout
 from ._base import Resource
-
-if TYPE_CHECKING:
-    from ..batch import BatchRun
-    from ..bulk import BookingInput, Journal
-    from ..client import RateLimiterLike
 
 
 class LogisticsResource(Resource):
@@ -127,10 +123,9 @@ class LogisticsResource(Resource):
         Use it as ``async with client.logistics.book_many(...) as run: async for outcome in
         run: ...``; ``run.report`` has counts, throughput and latency percentiles.
         """
-        from ..bulk import book_many
-
+        ambiguous_ok = self._client.retry_ambiguous if retry_ambiguous is None else retry_ambiguous
         return book_many(
-            self._client,
+            self,
             requests,
             concurrency=concurrency,
             rate_limit=rate_limit,
@@ -139,7 +134,7 @@ class LogisticsResource(Resource):
             window=window,
             preview_missing=preview_missing,
             journal=journal,
-            retry_ambiguous=retry_ambiguous,
+            retry_ambiguous=ambiguous_ok,
             resend_unknown=resend_unknown,
         )
 

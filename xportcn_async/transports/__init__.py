@@ -1,6 +1,6 @@
 """Transports: the only place where I/O happens."""
 
-from ._base import DEFAULT_MAX_RESPONSE_SIZE, Request, Response, Timeout, Transport
+from ._base import DEFAULT_MAX_RESPONSE_SIZE, Request, Response, Timeout, Transport, redact
 from .aiohttp import AiohttpTransport
 from .memory import InMemoryTransport
 
@@ -12,4 +12,5 @@ __all__ = [
     "Response",
     "Timeout",
     "Transport",
+    "redact",
 ]
