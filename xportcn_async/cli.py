@@ -22,6 +22,7 @@ from .commands import book
 from .errors import ConfigurationError
 from .examples import DEFAULT_SEED, example_lines
 from .sandbox import cli as sandbox_cli
+from .webhooks import cli as webhooks_cli
 
 
 def _example_orders(args: argparse.Namespace) -> int:
@@ -57,9 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox_cli.add_arguments(sandbox)
     sandbox.set_defaults(run=_sandbox)
 
-    from .webhooks.cli import add_parser as add_webhooks_parser
-
-    add_webhooks_parser(sub)
+    webhooks_cli.add_parser(sub)
     return parser
 
 

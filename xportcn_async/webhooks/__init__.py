@@ -9,6 +9,7 @@
 - :class:`WebhookServer` serves it with header and idle timeouts.
 """
 
+from .backends import open_inbox
 from .dispatcher import Dispatcher, OnMessage, retry_delay
 from .inbox import (
     Inbox,
@@ -16,7 +17,6 @@ from .inbox import (
     MemoryInbox,
     MessageStatus,
     StoredMessage,
-    open_inbox,
 )
 from .messages import (
     MAX_DEPTH,

@@ -26,7 +26,8 @@ from typing import Any
 import attrs
 
 from ..errors import ConfigurationError
-from .inbox import Inbox, MessageStatus, StoredMessage, now, open_inbox
+from .backends import open_inbox
+from .inbox import Inbox, MessageStatus, StoredMessage, now
 from .receiver import DEFAULT_PATH, create_webhook_app
 from .server import DEFAULT_HEADER_TIMEOUT, DEFAULT_IDLE_TIMEOUT, WebhookServer
 

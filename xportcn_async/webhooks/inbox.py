@@ -17,7 +17,7 @@ Backends (one small protocol, :class:`Inbox`):
   dedupe (``pip install xportcn-async[postgres]``).
 - :class:`MemoryInbox`: in memory, **not durable**: a crash loses everything. For tests.
 
-:func:`open_inbox` makes one from a path or URL.
+:func:`~xportcn_async.webhooks.open_inbox` makes one from a path or URL.
 """
 
 from __future__ import annotations
@@ -303,22 +303,6 @@ def stats_of(messages: Iterable[StoredMessage], now: float) -> InboxStats:
     )
 
 
-def open_inbox(target: str | Inbox) -> Inbox:
-    """An inbox from a PostgreSQL URL (``postgresql://…``) or an SQLite file path; an
-    :class:`Inbox` is returned as it is. Call ``await inbox.open()`` before use."""
-    if not isinstance(target, str):
-        return target
-    if target.startswith(("postgresql://", "postgres://")):
-        from .postgres_inbox import PostgresInbox
-
-        return PostgresInbox(target)
-    if target == ":memory:":
-        return MemoryInbox()
-    from .sqlite_inbox import SQLiteInbox
-
-    return SQLiteInbox(target)
-
-
 def now() -> float:
     """The inbox clock: Unix time in seconds."""
     return time.time()
@@ -330,5 +314,4 @@ __all__ = [
     "MemoryInbox",
     "MessageStatus",
     "StoredMessage",
-    "open_inbox",
 ]

@@ -35,8 +35,9 @@ from typing import Protocol, runtime_checkable
 import attrs
 from aiohttp import web
 
+from .backends import open_inbox
 from .dispatcher import DAY, Dispatcher, OnMessage
-from .inbox import Inbox, open_inbox
+from .inbox import Inbox
 from .inbox import now as inbox_now
 from .messages import MalformedMessageError, Message, parse_message
 
