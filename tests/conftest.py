@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
+import gc
+import json
 import os
+import traceback
+import warnings
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import settings
 
-from xportcn_async import Credentials, RetryPolicy
+from xportcn_async import (
+    BookingRequest,
+    Credentials,
+    EstimateFreightRequest,
+    Response,
+    RetryPolicy,
+    from_wire,
+)
 
 # Real PostgreSQL and Redis (fixtures `postgres_url`, `redis_url`; markers `postgres`, `redis`):
 # see tests/services.py. Without the servers those tests are deselected, and the run says so.
@@ -52,3 +66,73 @@ def credentials() -> Credentials:
 def fast_retry() -> RetryPolicy:
     """Real retries with delays too short to slow the suite down."""
     return RetryPolicy(max_retries=3, initial_delay=0.001, max_delay=0.002)
+
+
+# -- the docs' examples as values ----------------------------------------------------------
+
+
+@pytest.fixture
+def booking_request(examples_dir: Path) -> BookingRequest:
+    """The docs' ``orderBookingFreight`` request."""
+    wire = json.loads((examples_dir / "logistics/orderBookingFreight.request.json").read_text())
+    return from_wire(wire, BookingRequest)
+
+
+@pytest.fixture
+def booking_response(examples_dir: Path) -> bytes:
+    """The docs' ``orderBookingFreight`` reply, as bytes."""
+    return (examples_dir / "logistics/orderBookingFreight.response.json").read_bytes()
+
+
+@pytest.fixture
+def booking_ok(booking_response: bytes) -> Response:
+    """The docs' ``orderBookingFreight`` reply, as a transport response."""
+    return Response(200, {"content-type": "application/json"}, booking_response)
+
+
+@pytest.fixture
+def estimate_request(examples_dir: Path) -> EstimateFreightRequest:
+    """The docs' ``itemLogisticsPrice`` request."""
+    wire = json.loads((examples_dir / "logistics/itemLogisticsPrice.request.json").read_text())
+    return from_wire(wire, EstimateFreightRequest)
+
+
+# -- helpers for the secret and resource checks ----------------------------------------------
+
+
+def exception_texts(err: BaseException) -> list[str]:
+    """Everything printable about ``err`` and every exception reachable from it through
+    ``__cause__``, ``__context__`` and ``.cause``, and its formatted traceback: where a
+    leaked secret would show."""
+    texts = ["".join(traceback.format_exception(err))]
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [err]
+    while todo:
+        e = todo.pop()
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        texts += [str(e), repr(e), repr(vars(e)), repr(e.args)]
+        todo += [e.__cause__, e.__context__, getattr(e, "cause", None)]
+    return texts
+
+
+def unclosed_reports(run: Callable[[], Coroutine[Any, Any, None]]) -> list[str]:
+    """Run ``run`` in a fresh loop; return every "Unclosed ..." report (loop exception
+    handler or ``ResourceWarning``) made meanwhile or at garbage collection."""
+    reports: list[str] = []
+
+    async def main() -> None:
+        asyncio.get_running_loop().set_exception_handler(
+            lambda _loop, ctx: reports.append(str(ctx.get("message")))
+        )
+        await run()
+        gc.collect()
+        await asyncio.sleep(0)
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        asyncio.run(main())
+        gc.collect()
+    reports += [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)]
+    return [r for r in reports if "nclosed" in r]

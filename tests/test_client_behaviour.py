@@ -73,24 +73,6 @@ def unavailable() -> Response:
     return Response(503, {"content-type": "text/plain"}, b"Service Unavailable")
 
 
-@pytest.fixture
-def booking_request(examples_dir: Path) -> BookingRequest:
-    wire = json.loads((examples_dir / "logistics/orderBookingFreight.request.json").read_text())
-    return from_wire(wire, BookingRequest)
-
-
-@pytest.fixture
-def booking_ok(examples_dir: Path) -> Response:
-    body = (examples_dir / "logistics/orderBookingFreight.response.json").read_bytes()
-    return Response(200, {"content-type": "application/json"}, body)
-
-
-@pytest.fixture
-def estimate_request(examples_dir: Path) -> EstimateFreightRequest:
-    wire = json.loads((examples_dir / "logistics/itemLogisticsPrice.request.json").read_text())
-    return from_wire(wire, EstimateFreightRequest)
-
-
 ESTIMATE_DATA = {
     "itemId": "2048232789087639",
     "skuId": "4970432383383",

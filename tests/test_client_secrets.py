@@ -3,7 +3,6 @@ users need: operation, attempt, status, request id, latency."""
 
 from __future__ import annotations
 
-import json
 import logging
 import traceback
 from pathlib import Path
@@ -30,7 +29,6 @@ from xportcn_async import (
     Signing,
     XportcnClient,
     XportcnError,
-    from_wire,
 )
 
 
@@ -51,12 +49,6 @@ def error_texts(err: BaseException) -> list[str]:
         texts += [str(e), repr(e), repr(vars(e))]
         todo += [e.__cause__, e.__context__, getattr(e, "cause", None)]
     return texts
-
-
-@pytest.fixture
-def booking_request(examples_dir: Path) -> BookingRequest:
-    wire = json.loads((examples_dir / "logistics/orderBookingFreight.request.json").read_text())
-    return from_wire(wire, BookingRequest)
 
 
 async def test_secret_and_signatures_never_appear_in_logs_reprs_or_errors(

@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import json
 import re
 import socket
-import traceback
-import warnings
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -26,6 +23,7 @@ from aiohttp import web
 from aioresponses import aioresponses
 from yarl import URL
 
+from tests.conftest import exception_texts, unclosed_reports
 from xportcn_async import (
     DEFAULT_MAX_RESPONSE_SIZE,
     AiohttpTransport,
@@ -45,7 +43,6 @@ from xportcn_async import (
     Timeout,
     TransportError,
     XportcnClient,
-    from_wire,
     signature,
 )
 
@@ -65,23 +62,6 @@ ESTIMATE_BODY = {
     "data": {"itemId": "2048232789087639", "skuId": "4970432383383", "quantity": 1},
 }
 LIST_BODY = {"requestId": "rid-list", "code": 200, "msg": "ok", "data": [{"id": 1}]}
-
-
-@pytest.fixture
-def booking_request(examples_dir: Path) -> BookingRequest:
-    wire = json.loads((examples_dir / "logistics/orderBookingFreight.request.json").read_text())
-    return from_wire(wire, BookingRequest)
-
-
-@pytest.fixture
-def booking_response(examples_dir: Path) -> bytes:
-    return (examples_dir / "logistics/orderBookingFreight.response.json").read_bytes()
-
-
-@pytest.fixture
-def estimate_request(examples_dir: Path) -> EstimateFreightRequest:
-    wire = json.loads((examples_dir / "logistics/itemLogisticsPrice.request.json").read_text())
-    return from_wire(wire, EstimateFreightRequest)
 
 
 @pytest.fixture
@@ -370,22 +350,6 @@ async def test_transport_errors_never_carry_the_signature(
         assert credentials.access_secret not in text
 
 
-def chain_texts(err: BaseException) -> list[str]:
-    """Everything printable about ``err`` and every exception reachable from it through
-    ``__cause__``, ``__context__`` and ``.cause``, and its formatted traceback."""
-    texts = ["".join(traceback.format_exception(err))]
-    seen: set[int] = set()
-    todo: list[BaseException | None] = [err]
-    while todo:
-        e = todo.pop()
-        if e is None or id(e) in seen:
-            continue
-        seen.add(id(e))
-        texts += [str(e), repr(e), repr(vars(e)), repr(e.args)]
-        todo += [e.__cause__, e.__context__, getattr(e, "cause", None)]
-    return texts
-
-
 @pytest.mark.parametrize(
     ("make_error", "kind", "operation"),
     [
@@ -438,7 +402,7 @@ async def test_no_exception_in_the_chain_carries_the_signature(
             else:
                 await client.logistics.estimate_freight(estimate_request)
     assert signs and signs == headers
-    texts = chain_texts(info.value)
+    texts = exception_texts(info.value)
     for text in texts:
         assert credentials.access_secret not in text
         for sign in signs:
@@ -580,26 +544,6 @@ def test_client_built_outside_the_loop_then_used_inside_one(
     assert len(sessions) == 1 and sessions[0].closed
 
 
-def _unclosed_reports(run: Callable[[], Coroutine[Any, Any, None]]) -> list[str]:
-    """Run ``run`` in a fresh loop; return every "Unclosed ..." report aiohttp made."""
-    reports: list[str] = []
-
-    async def main() -> None:
-        asyncio.get_running_loop().set_exception_handler(
-            lambda _loop, ctx: reports.append(str(ctx.get("message")))
-        )
-        await run()
-        gc.collect()
-        await asyncio.sleep(0)
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        asyncio.run(main())
-        gc.collect()
-    reports += [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)]
-    return [r for r in reports if "nclosed" in r]
-
-
 @pytest.mark.aioresponses
 def test_no_unclosed_session_warnings(
     credentials: Credentials, estimate_request: EstimateFreightRequest
@@ -608,7 +552,7 @@ def test_no_unclosed_session_warnings(
         aiohttp.ClientSession()  # dropped without closing
 
     # The detector works ...
-    assert any("Unclosed client session" in r for r in _unclosed_reports(leak))
+    assert any("Unclosed client session" in r for r in unclosed_reports(leak))
 
     async def use_client() -> None:
         with aioresponses() as m:
@@ -623,7 +567,7 @@ def test_no_unclosed_session_warnings(
             await plain.aclose()
 
     # ... and a client used and closed leaves nothing behind.
-    assert _unclosed_reports(use_client) == []
+    assert unclosed_reports(use_client) == []
 
 
 async def test_transport_refuses_to_send_after_aclose() -> None:

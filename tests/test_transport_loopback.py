@@ -4,11 +4,8 @@ run against the newest aiohttp, where aioresponses cannot)."""
 from __future__ import annotations
 
 import asyncio
-import gc
 import json
 import re
-import traceback
-import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
@@ -17,6 +14,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from tests.conftest import exception_texts, unclosed_reports
 from xportcn_async import (
     AiohttpTransport,
     APIError,
@@ -36,17 +34,6 @@ from xportcn_async import (
 )
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-@pytest.fixture
-def booking_request(examples_dir: Path) -> BookingRequest:
-    wire = json.loads((examples_dir / "logistics/orderBookingFreight.request.json").read_text())
-    return from_wire(wire, BookingRequest)
-
-
-@pytest.fixture
-def booking_response(examples_dir: Path) -> bytes:
-    return (examples_dir / "logistics/orderBookingFreight.response.json").read_bytes()
 
 
 @pytest.fixture
@@ -162,16 +149,11 @@ async def test_a_server_that_hangs_up_after_reading_a_booking_gives_outcome_unkn
 def test_no_unclosed_session_reports_with_a_real_server(
     credentials: Credentials, booking_request: BookingRequest, booking_response: bytes
 ) -> None:
-    reports: list[str] = []
-
     async def handler(request: web.Request) -> web.Response:
         await request.read()
         return web.Response(body=booking_response, content_type="application/json")
 
-    async def main() -> None:
-        asyncio.get_running_loop().set_exception_handler(
-            lambda _loop, ctx: reports.append(str(ctx.get("message")))
-        )
+    async def book_five() -> None:
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", handler)
         server = TestServer(app, host="127.0.0.1")
@@ -182,29 +164,8 @@ def test_no_unclosed_session_reports_with_a_real_server(
                 await asyncio.gather(*(client.logistics.book(booking_request) for _ in range(5)))
         finally:
             await server.close()
-        gc.collect()
-        await asyncio.sleep(0)
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        asyncio.run(main())
-        gc.collect()
-    reports += [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)]
-    assert [r for r in reports if "nclosed" in r] == []
-
-
-def _chain(err: BaseException) -> list[str]:
-    texts = ["".join(traceback.format_exception(err))]
-    seen: set[int] = set()
-    todo: list[BaseException | None] = [err]
-    while todo:
-        e = todo.pop()
-        if e is None or id(e) in seen:
-            continue
-        seen.add(id(e))
-        texts += [str(e), repr(e), repr(vars(e)), repr(e.args)]
-        todo += [e.__cause__, e.__context__, getattr(e, "cause", None)]
-    return texts
+    assert unclosed_reports(book_five) == []
 
 
 async def test_a_server_that_never_answers_gives_a_timeout_without_the_signature(
@@ -239,7 +200,7 @@ async def test_a_server_that_never_answers_gives_a_timeout_without_the_signature
         server.close()
         await server.wait_closed()
     (sign,) = signs
-    for text in _chain(info.value):
+    for text in exception_texts(info.value):
         assert sign not in text
         assert credentials.access_secret not in text
 
