@@ -684,6 +684,8 @@ async def test_a_started_line_that_cannot_be_written_stops_the_run_before_the_bo
     assert [o.status for o in yielded] == [Status.FAILED]  # not sent: safe to run again
     assert isinstance(yielded[0].error, OSError)
     assert sandbox.stats.bookings == 0
+    # the booking attempt that was not sent is not counted (a preview, if any, was)
+    assert yielded[0].attempts == (1 if items[0].render_id is None else 0)
 
     async with (
         _client_for(sandbox.handle) as client,

@@ -4,12 +4,12 @@ users need: operation, attempt, status, request id, latency."""
 from __future__ import annotations
 
 import logging
-import traceback
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.conftest import exception_texts
 from xportcn_async import (
     AuthenticationError,
     BookingRequest,
@@ -34,21 +34,6 @@ from xportcn_async import (
 
 def ok_k(data: Any, request_id: str) -> Response:
     return Response.json({"requestId": request_id, "code": 200, "msg": "ok", "data": data})
-
-
-def error_texts(err: BaseException) -> list[str]:
-    """Everything a user might print or log about an error, including its causes."""
-    texts = ["".join(traceback.format_exception(err))]
-    seen: set[int] = set()
-    todo: list[BaseException | None] = [err]
-    while todo:
-        e = todo.pop()
-        if e is None or id(e) in seen:
-            continue
-        seen.add(id(e))
-        texts += [str(e), repr(e), repr(vars(e))]
-        todo += [e.__cause__, e.__context__, getattr(e, "cause", None)]
-    return texts
 
 
 async def test_secret_and_signatures_never_appear_in_logs_reprs_or_errors(
@@ -117,7 +102,7 @@ async def test_secret_and_signatures_never_appear_in_logs_reprs_or_errors(
     texts += [repr(c) for c in transport.calls]
     texts += [repr(e) for e in events]
     for err in errors:
-        texts += error_texts(err)
+        texts += exception_texts(err)
     secret = credentials.access_secret
     for text in texts:
         assert secret not in text

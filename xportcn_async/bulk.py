@@ -388,15 +388,14 @@ def book_many(
         start_error: list[BaseException] = []
 
         def before_send(attempt: int) -> None:
+            if attempt == 1:  # once per item: retries need no second line
+                try:
+                    log.started(key, render_id)
+                except Exception as exc:
+                    start_error.append(exc)
+                    raise  # this attempt is not sent, so not counted either
             if count_attempt is not None:
                 count_attempt(attempt)
-            if attempt != 1:
-                return  # once per item: retries need no second line
-            try:
-                log.started(key, render_id)
-            except Exception as exc:
-                start_error.append(exc)
-                raise
 
         try:
             return await logistics.book(

@@ -452,7 +452,7 @@ class XportcnClient:
         if self._rerouted:
             endpoint = self._rerouted.get(endpoint.name, endpoint)
         payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
-        query_signed = endpoint.auth is Signing.HEADERS_AND_QUERY
+        query_signed = endpoint.query_signed
         url = self.base_url + endpoint.path
         transport = self._shared.transport
         limiter = hooks.limiter if hooks is not None else None

@@ -77,11 +77,11 @@ class Endpoint(Generic[Req, Resp]):
     data_key: str | None = None
     """When ``data`` is a bare list, the ``response`` model field that holds it."""
     inferred: str = ""
-
-    @property
-    def query_signed(self) -> bool:
-        """The signature is sent in the query too."""
-        return self.auth is Signing.HEADERS_AND_QUERY
+    query_signed: bool = attrs.field(
+        init=False,
+        default=attrs.Factory(lambda self: self.auth is Signing.HEADERS_AND_QUERY, takes_self=True),
+    )
+    """The signature is sent in the query too (worked out once: read on every attempt)."""
 
 
 # -- basics ---------------------------------------------------------------------------

@@ -46,6 +46,9 @@ class Envelope:
     attempts: int = 1
 
 
+# Read on every reply: module globals are cheaper to reach than enum members (Python 3.11).
+_KA = EnvelopeStyle.KA
+_LOGISTICS = EnvelopeStyle.LOGISTICS
 _NOT_JSON: Any = object()
 _L_KEYS = ("success", "errorCode")
 _K_KEYS = ("code",)
@@ -74,13 +77,13 @@ def decode(
         code: int | str | None = None
         message: str | None = None
         code_ok = ok = False
-        if found is EnvelopeStyle.LOGISTICS:
+        if found is _LOGISTICS:
             code, code_ok = _code(doc.get("errorCode"))
             message = _message(doc.get("errorMsg"))
             ok = doc.get("success") is True and (
                 code is None or _as_int(code) == inferred.L_SUCCESS_CODE
             )
-        elif found is EnvelopeStyle.KA:
+        elif found is _KA:
             code, code_ok = _code(doc.get("code"))
             message = _message(doc.get("msg") if "msg" in doc else doc.get("message"))
             ok = code in inferred.K_SUCCESS_CODES
@@ -150,10 +153,9 @@ def _style_of(doc: Mapping[str, Any], declared: EnvelopeStyle | None) -> Envelop
     one when its keys are there, else ``None`` (not an envelope)."""
     has_l = any(k in doc for k in _L_KEYS)
     has_k = any(k in doc for k in _K_KEYS)
-    ka, logistics = EnvelopeStyle.KA, EnvelopeStyle.LOGISTICS
-    if declared == ka:  # == : a caller may still pass the old literal "K"
-        return ka if has_k else logistics if has_l else None
-    return logistics if has_l else ka if has_k else None
+    if declared == _KA:  # == : a caller may still pass the old literal "K"
+        return _KA if has_k else _LOGISTICS if has_l else None
+    return _LOGISTICS if has_l else _KA if has_k else None
 
 
 def error_class(code: int | None) -> type[APIError]:
