@@ -5,10 +5,13 @@ from __future__ import annotations
 import io
 import json
 import re
+import signal
+import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import pytest
 
@@ -569,3 +572,103 @@ def test_on_a_terminal_without_rich_it_prints_plain_lines(
     assert main(["book", str(orders), "--sandbox"]) == 0
     assert "5/5 done" in err.getvalue() and "\x1b[" not in err.getvalue()
     assert "  booked      5" in out.getvalue()
+
+
+# -- review of issue 8: the CLI as a real process ------------------------------------------------
+
+WAIT = 120.0
+"""A bound on waiting for a child process (not a measurement): a test that reaches it fails."""
+
+
+def xportcn(*args: str, **popen: Any) -> subprocess.Popen[bytes]:
+    """``xportcn ARGS`` as a separate process, as a user runs it."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "xportcn_async.cli", *args],
+        stdout=popen.pop("stdout", subprocess.PIPE),
+        stderr=popen.pop("stderr", subprocess.PIPE),
+        **popen,
+    )
+
+
+def wait_for(condition: Callable[[], bool], proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + WAIT
+    while not condition():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            _, err = proc.communicate()
+            raise AssertionError(f"gave up waiting; exit {proc.returncode}: {err.decode()}")
+        time.sleep(0.05)
+
+
+def test_a_pipe_that_waits_for_its_next_line_stalls_nothing_and_ctrl_c_still_stops(
+    tmp_path: Path,
+) -> None:
+    # A producer that sends three orders and then stays silent (streaming orders as they come):
+    # the three are booked meanwhile, and Ctrl-C stops the run at once.
+    proc = xportcn("book", "-", "--sandbox", stdin=subprocess.PIPE, cwd=tmp_path)
+    assert proc.stdin is not None
+    proc.stdin.write("".join(line + "\n" for line in EXAMPLE_LINES[:3]).encode())
+    proc.stdin.flush()
+    results = tmp_path / "results.jsonl"
+    wait_for(lambda: results.exists() and len(read_results(results)) == 3, proc)
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=WAIT)  # with the pipe still open: no end of input to help
+    finally:
+        proc.stdin.close()
+    assert proc.stdout is not None and proc.stderr is not None
+    with proc.stdout, proc.stderr:
+        err = proc.stderr.read()
+    assert proc.returncode == 130, err.decode()
+    assert [r["status"] for r in read_results(results)] == ["booked"] * 3
+    journal = _journal_records(tmp_path / "results.journal.jsonl")
+    assert [r["status"] for r in journal if r["status"] != "started"] == ["booked"] * 3
+
+
+def test_lines_from_a_pipe_come_whole_across_chunks_and_the_last_may_lack_a_newline() -> None:
+    import asyncio
+    import os
+    import threading
+
+    from xportcn_async.commands.pipe import pipe_lines
+
+    lines = [b"short\n", b"\n", b"x" * 200_000 + b"\n", b"a\n", b"last, no newline"]
+    read_fd, write_fd = os.pipe()
+
+    def produce() -> None:
+        with os.fdopen(write_fd, "wb", buffering=0) as w:
+            for line in lines:
+                w.write(line)
+
+    async def collect() -> list[bytes]:
+        with os.fdopen(read_fd, "rb") as fh:
+            return [line async for line in pipe_lines(fh)]
+
+    producer = threading.Thread(target=produce)
+    producer.start()
+    try:
+        assert asyncio.run(collect()) == lines
+    finally:
+        producer.join()
+
+
+def test_a_reader_that_stops_early_is_no_error(tmp_path: Path) -> None:
+    # `xportcn example-orders 100000 | head -1`
+    proc = xportcn("example-orders", "100000")
+    assert proc.stdout is not None and proc.stderr is not None
+    assert json.loads(proc.stdout.readline())
+    proc.stdout.close()
+    assert proc.wait(timeout=WAIT) == 0
+    assert proc.stderr.read() == b""
+    proc.stderr.close()
+    # `xportcn book orders.jsonl --sandbox | head -0`: the summary is lost, the status is not
+    orders = write_orders(tmp_path / "orders.jsonl", EXAMPLE_LINES[:3])
+    lines = write_orders(tmp_path / "bad.jsonl", [*EXAMPLE_LINES[:2], "not json"])
+    for path, status in ((orders, 0), (lines, 1)):
+        proc = xportcn("book", str(path), "--sandbox", "--no-journal")
+        assert proc.stdout is not None
+        proc.stdout.close()
+        _, err = proc.communicate(timeout=WAIT)
+        assert proc.returncode == status, err.decode()
+        assert b"Broken pipe" not in err and b"Traceback" not in err
+        assert len(read_results(path.with_suffix(".results.jsonl"))) == 3

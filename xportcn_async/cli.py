@@ -19,6 +19,7 @@ from collections.abc import Sequence
 
 from . import __version__
 from .commands import book
+from .commands.display import quiet_stdout
 from .errors import ConfigurationError
 from .examples import DEFAULT_SEED, example_lines
 from .sandbox import cli as sandbox_cli
@@ -70,13 +71,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigurationError as exc:
         sys.stderr.write(f"xportcn: {exc}\n")
         return 2
+    except BrokenPipeError:  # `xportcn example-orders | head`: the reader has all it wants
+        quiet_stdout()
+        return 0
     except OSError as exc:  # e.g. the results file or the journal cannot be opened
         sys.stderr.write(f"xportcn: {exc}\n")
         return 1
     except KeyboardInterrupt:
         return 130
-    except BrokenPipeError:  # `xportcn example-orders | head`
-        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

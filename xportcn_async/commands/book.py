@@ -20,7 +20,7 @@ import signal
 import stat
 import sys
 import time
-from collections.abc import AsyncIterator, Generator
+from collections.abc import AsyncGenerator, AsyncIterator, Generator
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -41,7 +41,8 @@ from ..ratelimit import SharedRateLimiter
 from ..sandbox import serve
 from ..sandbox.cli import add_fault_arguments, faults_from_args, latency_from_args
 from ..transports import Timeout
-from .display import open_progress, print_table
+from .display import open_progress, print_table, quiet_stdout
+from .pipe import is_regular, pipe_lines
 
 STDIN = "-"
 STDIN_RESULTS = "results.jsonl"
@@ -65,6 +66,21 @@ def read_bookings(
     ``line_numbers`` receives ``input index -> line number``."""
     index = 0
     for line_no, line in enumerate(fh, start=1):
+        if not line.strip():
+            continue
+        line_numbers[index] = line_no
+        index += 1
+        yield parse_booking_line(line, line_no)
+
+
+async def read_piped_bookings(
+    fh: BinaryIO, line_numbers: dict[int, int]
+) -> AsyncGenerator[BookingInput, None]:
+    """:func:`read_bookings` for a pipe or a terminal: read by a thread, so that waiting for
+    the next line never stalls the bookings in flight or Ctrl-C (see :mod:`.pipe`)."""
+    index = line_no = 0
+    async for line in pipe_lines(fh):
+        line_no += 1
         if not line.strip():
             continue
         line_numbers[index] = line_no
@@ -103,6 +119,8 @@ def _open_input(name: str) -> tuple[BinaryIO, int | None]:
     """The input, opened, and its number of bookings when it can be counted up front (a
     regular file; not standard input or a pipe)."""
     if name == STDIN:
+        if sys.stdin.isatty():
+            sys.stderr.write("reading bookings from the terminal, one a line; end with Ctrl-D\n")
         return sys.stdin.buffer, None
     path = Path(name)
     if path.is_dir():
@@ -360,8 +378,13 @@ async def _run(
         ) as client,
     ):
         line_numbers: dict[int, int] = {}
+        bookings = (
+            read_bookings(input_fh, line_numbers)
+            if is_regular(input_fh)
+            else read_piped_bookings(input_fh, line_numbers)
+        )
         run = client.logistics.book_many(
-            read_bookings(input_fh, line_numbers),
+            bookings,
             concurrency=args.concurrency,
             rate_limit=rate_limit,
             burst=args.burst,
@@ -448,7 +471,10 @@ class _Booking:
             ("results", str(self.results.path)),
             ("journal", str(self.journal.path) if self.journal else "none (--no-journal)"),
         ]
-        print_table("Summary", rows, sys.stdout)
+        try:
+            print_table("Summary", rows, sys.stdout)
+        except BrokenPipeError:  # `xportcn book ... | head`: the summary is lost, not the status
+            quiet_stdout()
         code = 0
         if self.results.error is not None:
             err.write(f"xportcn: cannot write the results to {self.results.path}: ")

@@ -9,6 +9,8 @@ terminal (a pipe, a log file, CI), the same information comes as plain lines.
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 from collections.abc import Sequence
 from typing import Any, Protocol, TextIO
@@ -129,3 +131,13 @@ def print_table(title: str, rows: Sequence[tuple[str, str]], stream: TextIO) -> 
     for key, value in rows:
         stream.write(f"  {key.ljust(width)}  {value}\n")
     stream.flush()
+
+
+def quiet_stdout() -> None:
+    """After a broken pipe on standard output (``xportcn ... | head``): send the rest to
+    /dev/null, so that Python's last flush at exit does not fail again with a traceback."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    finally:
+        os.close(devnull)
