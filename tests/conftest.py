@@ -23,6 +23,7 @@ from xportcn_async import (
     RetryPolicy,
     from_wire,
 )
+from xportcn_async.transports import AiohttpTransport, ReqwestTransport, Transport
 
 # Real PostgreSQL and Redis (fixtures `postgres_url`, `redis_url`; markers `postgres`, `redis`):
 # see tests/services.py. Without the servers those tests are deselected, and the run says so.
@@ -136,3 +137,22 @@ def unclosed_reports(run: Callable[[], Coroutine[Any, Any, None]]) -> list[str]:
         gc.collect()
     reports += [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)]
     return [r for r in reports if "nclosed" in r]
+
+
+# Every real transport, for the tests that hold for all of them: the reqwest run is marked
+# `reqwest` (it needs pyreqwest: deselected without it, required in CI, see tests/services.py).
+TRANSPORTS = ["aiohttp", pytest.param("reqwest", marks=pytest.mark.reqwest)]
+
+
+@pytest.fixture(params=TRANSPORTS)
+def transport(request: pytest.FixtureRequest) -> str:
+    """The name of each real transport in turn (``XportcnClient(transport=name)``)."""
+    name: str = request.param
+    return name
+
+
+@pytest.fixture
+def make_transport(transport: str) -> Callable[..., Transport]:
+    """Builds the transport under test with the given options (``limit``,
+    ``max_response_size``)."""
+    return ReqwestTransport if transport == "reqwest" else AiohttpTransport

@@ -11,11 +11,15 @@
 - With ``XPORTCN_REQUIRE_SERVICES=postgres,redis`` (as ``.ci/run`` sets), the run fails when a
   required server is missing or unreachable, when a test needing it was skipped, or when no
   test needing it ran at all: CI can never pass by silently not testing them.
+- The same goes for optional dependencies (:data:`OPTIONAL_MODULES`): the tests of the
+  ``reqwest`` transport (marker ``reqwest``) need pyreqwest, from the ``fast`` extra
+  (Python 3.11+); ``XPORTCN_REQUIRE_SERVICES=...,reqwest`` makes their absence fail the run.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import os
 import socket
 import uuid
@@ -31,6 +35,10 @@ SERVICE_URL_VARIABLES = {
     "redis": "XPORTCN_TEST_REDIS_URL",
 }
 SERVICE_FIXTURES = {"postgres": "postgres_url", "redis": "redis_url"}
+# Marker -> the module its tests need (installed by an extra, not started as a server).
+OPTIONAL_MODULES = {"reqwest": "pyreqwest"}
+HOW_TO_INSTALL = "install the `fast` extra (Python 3.11+): `make .venv/.installed` does"
+KNOWN = sorted(SERVICE_URL_VARIABLES.keys() | OPTIONAL_MODULES.keys())
 REQUIRE_VARIABLE = "XPORTCN_REQUIRE_SERVICES"
 HOW_TO_START = (
     'start them with `make services`, then `eval "$(scripts/test-services.sh env)"` '
@@ -40,17 +48,22 @@ HOW_TO_START = (
 
 def _required() -> set[str]:
     names = {n.strip() for n in os.environ.get(REQUIRE_VARIABLE, "").split(",") if n.strip()}
-    unknown = names - SERVICE_URL_VARIABLES.keys()
+    unknown = names - set(KNOWN)
     if unknown:
         raise pytest.UsageError(
-            f"{REQUIRE_VARIABLE} names unknown services {sorted(unknown)}; "
-            f"known: {sorted(SERVICE_URL_VARIABLES)}"
+            f"{REQUIRE_VARIABLE} names unknown services {sorted(unknown)}; known: {KNOWN}"
         )
     return names
 
 
 def _url(service: str) -> str | None:
     return os.environ.get(SERVICE_URL_VARIABLES[service]) or None
+
+
+def _missing(name: str) -> bool:
+    if name in OPTIONAL_MODULES:
+        return importlib.util.find_spec(OPTIONAL_MODULES[name]) is None
+    return _url(name) is None
 
 
 def _reachable(url: str) -> bool:
@@ -67,6 +80,8 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line(
             "markers", f"{service}: needs a real {service} server (${variable})"
         )
+    for name, module in OPTIONAL_MODULES.items():
+        config.addinivalue_line("markers", f"{name}: needs {module} (the `fast` extra)")
     config.pluginmanager.register(ServicesPlugin(_required()), "xportcn-services")
 
 
@@ -82,6 +97,14 @@ class ServicesPlugin:
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         for service in sorted(self.required):
+            if service in OPTIONAL_MODULES:
+                if _missing(service):
+                    pytest.exit(
+                        f"{REQUIRE_VARIABLE} requires {service}, but "
+                        f"{OPTIONAL_MODULES[service]} is not installed; {HOW_TO_INSTALL}",
+                        returncode=pytest.ExitCode.USAGE_ERROR,
+                    )
+                continue
             variable = SERVICE_URL_VARIABLES[service]
             url = _url(service)
             state = "not set" if url is None else None if _reachable(url) else "unreachable"
@@ -99,13 +122,11 @@ class ServicesPlugin:
             for service, fixture in SERVICE_FIXTURES.items():
                 if fixture in getattr(item, "fixturenames", ()):
                     item.add_marker(service)
-        missing = {s for s in SERVICE_URL_VARIABLES if _url(s) is None}
+        missing = {s for s in KNOWN if _missing(s)}
         kept: list[pytest.Item] = []
         deselected: list[pytest.Item] = []
         for item in items:
-            lacking = missing & {
-                s for s in SERVICE_URL_VARIABLES if item.get_closest_marker(s) is not None
-            }
+            lacking = {s for s in missing if item.get_closest_marker(s) is not None}
             (deselected if lacking else kept).append(item)
             self.deselected.update(lacking)
         if deselected:
@@ -113,7 +134,7 @@ class ServicesPlugin:
             items[:] = kept
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        for service in SERVICE_URL_VARIABLES:
+        for service in KNOWN:
             if service not in report.keywords:
                 continue
             if report.skipped:
@@ -142,9 +163,13 @@ class ServicesPlugin:
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         for service, count in sorted(self.deselected.items()):
+            why = (
+                f"{OPTIONAL_MODULES[service]} is not installed; {HOW_TO_INSTALL}"
+                if service in OPTIONAL_MODULES
+                else f"${SERVICE_URL_VARIABLES[service]} is not set; {HOW_TO_START}"
+            )
             terminalreporter.write_line(
-                f"DESELECTED {count} test(s) needing {service}: "
-                f"${SERVICE_URL_VARIABLES[service]} is not set; {HOW_TO_START}",
+                f"DESELECTED {count} test(s) needing {service}: {why}",
                 yellow=True,
                 bold=True,
             )

@@ -140,3 +140,61 @@ def test_each_test_gets_an_empty_redis_database(redis_url: str, attempt: int) ->
     with redis.Redis.from_url(redis_url) as client:
         assert client.dbsize() == 0
         client.set("left-behind", "1")
+
+
+# -- optional dependencies: the reqwest transport's tests ------------------------------------
+
+INNER_REQWEST_TESTS = """
+import pytest
+
+def test_plain():
+    pass
+
+@pytest.mark.reqwest
+def test_needs_reqwest():
+    pass
+"""
+
+
+def _without_pyreqwest(inner: pytest.Pytester) -> None:
+    """Make the inner run believe pyreqwest is not installed."""
+    inner.makeconftest(
+        INNER_CONFTEST
+        + "import tests.services\n"
+        + "tests.services.OPTIONAL_MODULES['reqwest'] = 'no_such_module_xportcn'\n"
+    )
+
+
+def test_without_pyreqwest_the_reqwest_tests_are_deselected_with_a_message(
+    inner: pytest.Pytester,
+) -> None:
+    _without_pyreqwest(inner)
+    inner.makepyfile(test_inner=INNER_REQWEST_TESTS)
+    result = inner.runpytest_subprocess()
+    result.assert_outcomes(passed=1, deselected=1)
+    result.stdout.fnmatch_lines(
+        ["*DESELECTED 1 test(s) needing reqwest: no_such_module_xportcn is not installed;*fast*"]
+    )
+    assert result.ret == 0
+
+
+def test_required_reqwest_without_pyreqwest_fails_the_run(
+    inner: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _without_pyreqwest(inner)
+    inner.makepyfile(test_inner=INNER_REQWEST_TESTS)
+    monkeypatch.setenv("XPORTCN_REQUIRE_SERVICES", "reqwest")
+    result = inner.runpytest_subprocess()
+    assert result.ret != 0
+    result.stderr.fnmatch_lines(["*requires reqwest, but no_such_module_xportcn is not installed*"])
+
+
+def test_required_reqwest_whose_tests_did_not_run_fails_the_run(
+    inner: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inner.makepyfile(test_inner=INNER_REQWEST_TESTS)
+    monkeypatch.setenv("XPORTCN_REQUIRE_SERVICES", "reqwest")
+    assert inner.runpytest_subprocess().ret == pytest.ExitCode.OK
+    result = inner.runpytest_subprocess("-k", "plain")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["*FAILED: no test needing reqwest ran*"])

@@ -1,31 +1,28 @@
 """The default transport, AiohttpTransport: what goes on the wire, how aiohttp failures map
 to SDK errors, and the session lifecycle (one lazy pooled session, never a leaked one).
 
-Most tests mock aiohttp with aioresponses (pinned with aiohttp in this venv; they must run,
-never skip). A few use real sockets on 127.0.0.1.
+They mock aiohttp with aioresponses (pinned with aiohttp in this venv; they must run, never
+skip). What holds for every transport, over real sockets on 127.0.0.1, is in
+tests/test_transport_loopback.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import re
-import socket
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
 from aioresponses import aioresponses
 from yarl import URL
 
 from tests.conftest import exception_texts, unclosed_reports
 from xportcn_async import (
-    DEFAULT_MAX_RESPONSE_SIZE,
     AiohttpTransport,
     BookingRequest,
     ConnectError,
@@ -36,7 +33,6 @@ from xportcn_async import (
     OutcomeUnknownError,
     Request,
     RequestTimeoutError,
-    ResponseTooLargeError,
     RetryPolicy,
     ServerError,
     Signing,
@@ -426,36 +422,6 @@ async def test_redirects_are_not_followed(
     assert kwargs["allow_redirects"] is False
 
 
-# -- real sockets on loopback -------------------------------------------------------------
-
-
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-    return port
-
-
-async def test_connection_refused_is_connect_error_after_retries(
-    credentials: Credentials, booking_request: BookingRequest
-) -> None:
-    port = closed_port()
-    policy = RetryPolicy(max_retries=2, initial_delay=0.001, max_delay=0.002)
-    attempts: list[int] = []
-    async with XportcnClient(
-        credentials,
-        base_url=f"http://127.0.0.1:{port}",
-        retry=policy,
-        on_request=lambda e: attempts.append(e.attempt),
-    ) as client:
-        with pytest.raises(ConnectError) as info:
-            await client.logistics.book(booking_request)
-    # Never sent, so a booking is safe to retry, and the caller gets a plain ConnectError.
-    assert attempts == [1, 2, 3]
-    assert f"127.0.0.1:{port}" in str(info.value)
-    assert "sign=" not in str(info.value)
-
-
 # -- session lifecycle --------------------------------------------------------------------
 
 
@@ -568,131 +534,3 @@ def test_no_unclosed_session_warnings(
 
     # ... and a client used and closed leaves nothing behind.
     assert unclosed_reports(use_client) == []
-
-
-async def test_transport_refuses_to_send_after_aclose() -> None:
-    transport = AiohttpTransport()
-    await transport.aclose()
-    with pytest.raises(RuntimeError):
-        await transport.send(Request("POST", BASE + "/x", {}, b"{}"))
-
-
-def test_connection_limit_must_be_positive() -> None:
-    with pytest.raises(ValueError):
-        AiohttpTransport(limit=0)
-
-
-# -- max_response_size, over real sockets ---------------------------------------------------
-
-
-@contextlib.asynccontextmanager
-async def serving(app: web.Application) -> AsyncIterator[str]:
-    """``app`` on 127.0.0.1 (a free port), as a base URL."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.SockSite(runner, sock).start()
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        await runner.cleanup()
-
-
-def test_max_response_size_defaults_to_4_mib_and_must_be_positive() -> None:
-    assert AiohttpTransport().max_response_size == DEFAULT_MAX_RESPONSE_SIZE == 4 * 1024 * 1024
-    for bad in (0, -1, 1.5, True):
-        with pytest.raises(ValueError, match="max_response_size"):
-            AiohttpTransport(max_response_size=bad)  # type: ignore[arg-type]
-
-
-async def test_a_content_length_over_the_limit_fails_before_the_body_is_read() -> None:
-    release = asyncio.Event()
-
-    async def announce(request: web.Request) -> web.StreamResponse:
-        # Announces 1 GB, sends 1 KiB and then nothing: reading the body would hang until the
-        # (long) timeout, so only a check of Content-Length can end this call.
-        response = web.StreamResponse(headers={"content-length": str(10**9)})
-        await response.prepare(request)
-        await response.write(b"x" * 1024)
-        await release.wait()
-        return response
-
-    app = web.Application()
-    app.router.add_post("/big", announce)
-    async with serving(app) as base:
-        transport = AiohttpTransport(max_response_size=64 * 1024)
-        try:
-            request = Request("POST", f"{base}/big?sign=SECRETSIGN", {}, b"{}", Timeout(total=300))
-            with pytest.raises(ResponseTooLargeError) as info:
-                await transport.send(request)
-        finally:
-            release.set()
-            await transport.aclose()
-    err = info.value
-    assert (err.limit, err.content_length) == (64 * 1024, 10**9)
-    assert err.may_have_reached_server
-    assert "SECRETSIGN" not in str(err) and "/big" not in str(err)
-    assert err.__context__ is None and err.__cause__ is None
-
-
-async def test_a_body_growing_past_the_limit_is_cut_off() -> None:
-    total = 64 * 1024 * 1024
-    written: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-
-    async def endless(request: web.Request) -> web.StreamResponse:
-        response = web.StreamResponse()  # chunked: no Content-Length to check
-        await response.prepare(request)
-        sent = 0
-        try:
-            while sent < total:
-                await response.write(b"[" * 65536)
-                sent += 65536
-        except ConnectionResetError:  # the client hung up
-            pass
-        finally:
-            written.set_result(sent)
-        return response
-
-    app = web.Application()
-    app.router.add_post("/endless", endless)
-    async with serving(app) as base:
-        transport = AiohttpTransport(max_response_size=256 * 1024)
-        try:
-            with pytest.raises(ResponseTooLargeError) as info:
-                await transport.send(Request("POST", f"{base}/endless", {}, b"{}"))
-            sent = await written
-        finally:
-            await transport.aclose()
-    assert info.value.content_length is None and info.value.limit == 256 * 1024
-    assert "cut off" in str(info.value)
-    assert sent < total  # the client stopped reading; the server could not send it all
-
-
-async def test_a_booking_whose_reply_is_too_large_is_outcome_unknown_and_not_retried(
-    credentials: Credentials, booking_request: BookingRequest
-) -> None:
-    calls: list[str] = []
-
-    async def huge(request: web.Request) -> web.Response:
-        calls.append(request.query.get("sign", ""))
-        return web.Response(body=b" " * (2 * 1024 * 1024), content_type="application/json")
-
-    app = web.Application()
-    app.router.add_post("/open/pp/logistics/orderBookingFreight", huge)
-    app.router.add_post("/open/address/list", huge)
-    async with serving(app) as base:
-        transport = AiohttpTransport(max_response_size=1024 * 1024)
-        try:
-            async with XportcnClient(
-                credentials, base_url=base, transport=transport, retry=RetryPolicy(max_retries=3)
-            ) as client:
-                with pytest.raises(OutcomeUnknownError) as booking:
-                    await client.logistics.book(booking_request, retry_ambiguous=True)
-                with pytest.raises(ResponseTooLargeError):
-                    await client.addresses.list()  # a read: not retried either
-        finally:
-            await transport.aclose()
-    assert isinstance(booking.value.cause, ResponseTooLargeError)
-    assert len(calls) == 2  # one attempt each: the same request would bring the same answer
-    assert calls[0] and calls[0] not in str(booking.value) and calls[0] not in repr(booking.value)

@@ -45,7 +45,7 @@ from .resources import (
 )
 from .retry import ErrorKind, RetryPolicy, classify, decide
 from .signing import DefaultSigner, Signer, Signing
-from .transports import AiohttpTransport, Request, Response, Timeout, Transport, redact
+from .transports import Request, Response, Timeout, Transport, redact, transport_named
 
 DEFAULT_BASE_URL = "https://www.xportcn.com/api"
 ENV_BASE_URL = "XPORTCN_BASE_URL"
@@ -151,8 +151,10 @@ class XportcnClient:
       on a loopback address (the local sandbox); plain HTTP elsewhere (a sandbox container
       in a compose network) only with ``allow_http=True`` or ``XPORTCN_ALLOW_HTTP=1``, and a
       :class:`PlainHTTPWarning`.
-    - ``transport``: defaults to :class:`AiohttpTransport` (closed with the client; a
-      transport you pass in is yours to close).
+    - ``transport``: a transport instance (yours to close), or the name of one for the client
+      to build and close: ``"aiohttp"`` (:class:`AiohttpTransport`) or ``"reqwest"``
+      (:class:`~xportcn_async.transports.reqwest.ReqwestTransport`, from the ``fast``
+      extra). Defaults to ``$XPORTCN_TRANSPORT``, else ``"aiohttp"``.
     - ``timeout``: a :class:`Timeout` or total seconds, per attempt.
     - ``retry``: a :class:`RetryPolicy`; ``max_retries``: a shortcut that replaces its
       ``max_retries`` (``0`` turns retries off).
@@ -170,7 +172,7 @@ class XportcnClient:
         credentials: Credentials | None = None,
         *,
         base_url: str | None = None,
-        transport: Transport | None = None,
+        transport: Transport | str | None = None,
         timeout: Timeout | float | None = None,
         retry: RetryPolicy | None = None,
         max_retries: int | None = None,
@@ -195,13 +197,21 @@ class XportcnClient:
         self._rerouted = _with_paths(paths or {})
         self._on_request = on_request
         self._on_response = on_response
-        owns = transport is None
-        self._shared = _Shared(transport or AiohttpTransport(limit=connection_limit), owns)
+        if transport is None or isinstance(transport, str):
+            built = transport_named(transport, limit=connection_limit)
+            self._shared = _Shared(built, owns_transport=True)
+        else:
+            self._shared = _Shared(transport, owns_transport=False)
         self._options = _Options(
             timeout=_as_timeout(timeout) or Timeout(),
             retry=retry,
             retry_ambiguous=retry_ambiguous,
         )
+
+    @property
+    def transport(self) -> Transport:
+        """The transport this client (and its ``with_options`` copies) sends through."""
+        return self._shared.transport
 
     # -- the resources, created on first use (a copy from with_options makes its own) ------
 
