@@ -17,7 +17,7 @@ from urllib.parse import urlencode, urlsplit
 
 import attrs
 
-from . import inferred
+from . import inferred, wirejson
 from .converter import REQUEST_ID_KEY, converter, to_wire, validate
 from .credentials import Credentials
 from .endpoints import ENDPOINTS, Endpoint
@@ -461,7 +461,7 @@ class XportcnClient:
         ambiguous_ok = options.retry_ambiguous if retry_ambiguous is None else retry_ambiguous
         if self._rerouted:
             endpoint = self._rerouted.get(endpoint.name, endpoint)
-        payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+        payload = wirejson.dumps(body)
         query_signed = endpoint.query_signed
         url = self.base_url + endpoint.path
         transport = self._shared.transport

@@ -13,7 +13,7 @@ from typing import Any
 
 import attrs
 
-from . import inferred
+from . import inferred, wirejson
 from .errors import APIError, MalformedResponseError, ServerError
 from .transports import Response
 
@@ -114,10 +114,16 @@ def _parse(body: bytes) -> Any:
     """The body's JSON value, or ``_NOT_JSON``: not UTF-8 JSON, nested deeper than
     :data:`MAX_JSON_DEPTH`, or holding a number no float can hold (``1e400``; ``NaN`` and
     ``Infinity`` are not JSON at all)."""
+    fast_loads = wirejson.fast_loads  # orjson, when installed and not turned off
     try:
-        doc = json.loads(body, parse_constant=_refuse, parse_float=_finite_float)
-    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
-        return _NOT_JSON
+        if fast_loads is None:
+            raise ValueError
+        doc = fast_loads(body)
+    except (ValueError, RecursionError):  # where orjson may differ: the standard library
+        try:
+            doc = json.loads(body, parse_constant=_refuse, parse_float=_finite_float)
+        except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+            return _NOT_JSON
     # Counting brackets costs nothing and rules out deep nesting for almost every reply.
     if body.count(b"[") + body.count(b"{") > MAX_JSON_DEPTH and _too_deep(doc):
         return _NOT_JSON

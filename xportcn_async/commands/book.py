@@ -41,6 +41,7 @@ from ..ratelimit import SharedRateLimiter
 from ..sandbox import serve
 from ..sandbox.cli import add_fault_arguments, faults_from_args, latency_from_args
 from ..transports import Timeout
+from . import loop
 from .display import open_progress, print_table, quiet_stdout
 from .pipe import is_regular, pipe_lines
 
@@ -346,7 +347,7 @@ def _book(args: argparse.Namespace, input_fh: BinaryIO, total: int | None) -> in
     created_journal = journal_path is not None and not journal_existed
     try:
         results.start()
-        return asyncio.run(_run(args, credentials, input_fh, total, results, journal))
+        return loop.run(_run(args, credentials, input_fh, total, results, journal))
     finally:
         results.close()
         if journal is not None:

@@ -1,0 +1,102 @@
+"""JSON on the wire: request bodies out, response bodies in, with orjson when installed.
+
+orjson (from ``xportcn-async[fast]``) encodes and decodes several times faster than the
+standard library, but it does not always produce the same result. The results here are the
+same bytes and the same values with it and without it, because each call falls back to the
+standard library wherever orjson could differ:
+
+- encoding: a float (orjson writes ``1e-05`` as ``0.00001``), ``NaN``/``Infinity`` (orjson
+  writes ``null``), an integer beyond 64 bits, a non-string key, a subclass of ``str``,
+  ``int``, ``dict`` or ``list``, and anything orjson refuses. The standard library is then
+  asked, and its answer (or its error) is the result;
+- decoding: a number of 19 or more digits (orjson turns integers beyond 64 bits into
+  floats), and anything orjson refuses (``NaN``, a number that overflows, a lone surrogate,
+  a byte-order mark, nesting deeper than 1024), which the standard library then decides.
+
+The one difference left: a value the standard library cannot encode at all, a
+``uuid.UUID`` or an ``enum.Enum`` without a ``str`` or ``int`` base, is encoded by orjson.
+The SDK's converter never puts one in a request body.
+
+``XPORTCN_JSON=stdlib`` turns orjson off (``auto``, the default, uses it when installed;
+``orjson`` requires it). It is read once, when this module is imported.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Callable
+from typing import Any
+
+from .errors import ConfigurationError
+
+#: The environment variable that chooses the JSON library: ``auto``, ``stdlib``, ``orjson``.
+ENV_JSON = "XPORTCN_JSON"
+
+Encode = Callable[[Any], bytes]
+Decode = Callable[[bytes], Any]
+
+# A float or a null where orjson writes a value: after ``:``, ``[``, ``,`` or at the start.
+# Inside a string it may match too, and then the standard library is asked for nothing.
+_FLOAT_OR_NULL = re.compile(rb"(?:^|(?<=[:\[,]))(?:null|-?\d+(?:\.\d+|(?:\.\d+)?[eE][-+]?\d+))")
+# An integer orjson may not decode exactly (it turns those beyond 64 bits into floats).
+_LONG_NUMBER = re.compile(rb"\d{19}")
+
+
+def stdlib_dumps(value: Any) -> bytes:
+    """Compact UTF-8 JSON, non-ASCII characters as they are: the SDK's request bodies."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _refuse_subclass(value: Any) -> Any:
+    raise TypeError(f"left to the standard library: {type(value).__name__}")
+
+
+def _orjson_codec() -> tuple[Encode, Decode | None]:
+    import orjson
+
+    option = orjson.OPT_PASSTHROUGH_SUBCLASS | orjson.OPT_PASSTHROUGH_DATACLASS
+    option |= orjson.OPT_PASSTHROUGH_DATETIME
+    orjson_dumps = orjson.dumps
+    orjson_loads = orjson.loads
+
+    def dumps(value: Any) -> bytes:
+        try:
+            data = orjson_dumps(value, default=_refuse_subclass, option=option)
+        except (TypeError, ValueError, RecursionError):
+            return stdlib_dumps(value)
+        if _FLOAT_OR_NULL.search(data):
+            return stdlib_dumps(value)
+        return data
+
+    def loads(data: bytes) -> Any:
+        if _LONG_NUMBER.search(data):
+            raise ValueError("left to the standard library")
+        return orjson_loads(data)
+
+    return dumps, loads
+
+
+def codec(name: str) -> tuple[str, Encode, Decode | None]:
+    """The library for ``name`` (``auto``, ``stdlib`` or ``orjson``), and its ``dumps`` and
+    ``fast_loads``."""
+    name = name.strip().lower() or "auto"
+    if name not in ("auto", "stdlib", "orjson"):
+        raise ConfigurationError(f"${ENV_JSON}={name!r}: choose auto, stdlib or orjson")
+    if name != "stdlib":
+        try:
+            return ("orjson", *_orjson_codec())
+        except ImportError:
+            if name == "orjson":
+                raise ConfigurationError(
+                    f"${ENV_JSON}=orjson needs orjson: pip install 'xportcn-async[fast]'"
+                ) from None
+    return "stdlib", stdlib_dumps, None
+
+
+#: The library in use (``"orjson"`` or ``"stdlib"``); ``dumps(value) -> bytes`` encodes a
+#: request body; ``fast_loads(data)`` is orjson's decoding, or ``None``: it raises
+#: ``ValueError`` or ``RecursionError`` where the standard library must decide, and the
+#: caller then asks it, with its own rules.
+library, dumps, fast_loads = codec(os.environ.get(ENV_JSON, ""))
