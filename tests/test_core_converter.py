@@ -16,6 +16,7 @@ from xportcn_async import (
     Address,
     Booking,
     BookingRequest,
+    Credentials,
     EstimateFreightRequest,
     FieldError,
     FreightInfo,
@@ -24,6 +25,8 @@ from xportcn_async import (
     Money,
     PreviewFreightRequest,
     ReceiverAddress,
+    Request,
+    Response,
     UpdateDomesticLogisticsRequest,
     ValidationError,
     XportcnClient,
@@ -31,6 +34,8 @@ from xportcn_async import (
     to_wire,
     validate,
 )
+from xportcn_async.converter import camel
+from xportcn_async.models import ProductDetailsRequest, QualityInspection
 
 REQUEST_EXAMPLES = [
     ("logistics/itemLogisticsPrice.request.json", EstimateFreightRequest),
@@ -583,3 +588,53 @@ def test_a_request_built_in_python_with_a_non_integer_quantity_is_refused(
     with pytest.raises(ValidationError) as info:
         validate(item)
     assert [str(e) for e in info.value.errors] == [f"quantity: {message}"]
+
+
+# -- lists come from JSON arrays only -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["123", "", {"1": 2}, 7, None])
+@pytest.mark.parametrize(
+    ("model", "path"),
+    [
+        (ProductDetailsRequest, "offer_ids"),  # list[int]
+        (BookingRequest, "line_items"),  # a request's list of models
+        (Booking, "sub_orders"),  # a reply's list of models
+    ],
+)
+def test_a_list_field_takes_a_json_array_only(
+    examples_dir: Path, model: type, path: str, value: Any
+) -> None:
+    # Once: "123" became the offer ids [1, 2, 3], and an object the list of its keys.
+    wire = {
+        ProductDetailsRequest: {},
+        BookingRequest: booking_wire(examples_dir),
+        Booking: {"orderId": "1"},
+    }[model]
+    with pytest.raises(ValidationError) as info:
+        from_wire({**wire, camel(path): value}, model)
+    assert paths(info.value) == [path]
+    assert info.value.errors[0].message.startswith("expected a list, got")
+
+
+def test_a_list_field_still_takes_arrays_and_an_optional_one_null() -> None:
+    assert from_wire({"offerIds": [1, "2"]}, ProductDetailsRequest).offer_ids == [1, 2]
+    assert from_wire({"images": None}, QualityInspection).images is None
+    assert from_wire({"images": ["a.jpg"]}, QualityInspection).images == ["a.jpg"]
+
+
+async def test_a_reply_with_a_string_for_a_list_keeps_it_in_extras_instead_of_splitting_it() -> (
+    None
+):
+    # Replies are tolerant: a field that does not fit keeps its default and its raw value
+    # stays in extras. Once: images "abc" became ["a", "b", "c"].
+    async def handler(request: Request) -> Response:
+        return Response.json({"code": 200, "data": {"offerId": 1, "images": "abc"}})
+
+    client = XportcnClient(
+        Credentials("ak", "sk", "user"), transport=InMemoryTransport(handler, record=False)
+    )
+    async with client:
+        detail = await client.products.detail(1)
+    assert detail.images == []
+    assert detail.extras == {"images": "abc"}

@@ -9,6 +9,7 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from aiohttp import web
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xportcn_async import XportcnClient
+from xportcn_async import ValidationError, XportcnClient, from_wire
 from xportcn_async.models import (
     CHINA_TZ,
     CreateOrderRequest,
@@ -27,6 +28,7 @@ from xportcn_async.models import (
     OrderItem,
     OrderStatus,
     PayStatus,
+    ProductDetailRequest,
 )
 from xportcn_async.sandbox import ka as sandbox_ka  # registers the KA handlers
 from xportcn_async.sandbox import serve
@@ -204,6 +206,42 @@ def test_a_mapping_that_is_not_json_is_refused() -> None:
         parse_message({"messageType": "X", "messageBody": {"when": object()}})
     with pytest.raises(MalformedMessageError, match="key that is not a string"):
         parse_message({"messageType": "X", "messageBody": {1: "a"}})
+
+
+@pytest.mark.parametrize(
+    "value",
+    [7, 0, 2.0, 7.5, True, "7", "0012", " 7", "7 ", "1_000", "²", "١٢", "-3", "1e3", "9" * 41],
+)
+def test_a_push_reads_integers_by_the_rule_of_every_wire_integer(value: Any) -> None:
+    # One rule for requests, replies and pushes (once: a push refused the integral number
+    # 2.0 that a reply takes, as the KA examples write quantities).
+    try:
+        expected: int | None = from_wire({"offerId": value}, ProductDetailRequest).offer_id
+    except ValidationError:
+        expected = None
+    for field in ("messagePlatform", "timestamp"):
+        body = _push("ORDER_CREATE", {"orderId": "1"}, **{field: value})
+        try:
+            message = parse_message(body)
+        except MalformedMessageError as exc:
+            assert expected is None, f"{field} {value!r} refused: {exc}"
+            assert exc.field == field
+            continue
+        assert expected is not None, f"{field} {value!r} accepted"
+        read = message.platform if field == "messagePlatform" else message.timestamp
+        assert read == (expected if field == "messagePlatform" else _from_epoch_ms(expected))
+
+
+def _from_epoch_ms(millis: int) -> datetime:
+    return datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(milliseconds=millis)
+
+
+@pytest.mark.parametrize("field", ["messagePlatform", "timestamp"])
+def test_a_decoded_push_with_a_huge_integer_is_malformed_too(field: str) -> None:
+    # A mapping can hold an integer no JSON parser would (once: a bare ValueError).
+    with pytest.raises(MalformedMessageError) as info:
+        parse_message({"messageType": "ORDER_CREATE", "messageBody": "{}", field: 10**5000})
+    assert info.value.field == field
 
 
 def test_integer_strings_are_plain_ascii_digits() -> None:

@@ -20,6 +20,7 @@ from typing import Any, TypeVar, Union, get_args, get_origin
 
 import attrs
 import cattrs
+from cattrs.cols import list_structure_factory
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 from cattrs.v import format_exception
 
@@ -214,6 +215,10 @@ def _int(value: Any, _: type) -> int:
     return integer(value)
 
 
+def _is_list(tp: Any) -> bool:
+    return tp is list or get_origin(tp) is list
+
+
 def _optional(hook: Callable[[Any, type], Any], scalar: type) -> Callable[[Any, type], Any]:
     return lambda v, _: None if v is None else hook(v, scalar)
 
@@ -318,6 +323,20 @@ def _make_converter() -> cattrs.Converter:
 
         return unstructure
 
+    def list_factory(cl: Any) -> Callable[[Any, Any], list[Any]]:
+        # cattrs' own list hook takes any iterable: the string "abc" would become
+        # ["a", "b", "c"] (the offer ids "123" [1, 2, 3]) and an object its list of keys.
+        items = list_structure_factory(cl, conv)
+
+        def structure(value: Any, tp: Any) -> list[Any]:
+            if not isinstance(value, list):
+                raise WireValueError(f"expected a list, got {shown(value)}")
+            structured: list[Any] = items(value, tp)
+            return structured
+
+        return structure
+
+    conv.register_structure_hook_factory(_is_list, list_factory)
     conv.register_structure_hook_factory(attrs.has, structure_factory)
     conv.register_unstructure_hook_factory(attrs.has, unstructure_factory)
     return conv

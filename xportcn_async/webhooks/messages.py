@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 import attrs
 
-from ..converter import converter, extras_field, wire_field
+from ..converter import WireValueError, converter, extras_field, integer, shown, wire_field
 from ..errors import XportcnError
 from ..models.ka import ChinaTime, Fen, OpenEnum, OpenIntEnum, OrderStatus, PayStatus, tolerant
 
@@ -203,9 +203,6 @@ MAX_DEPTH = 64
 levels; the limit keeps hostile bodies from exhausting the stack later (in ``json.dumps``,
 in a handler, or when an inbox stores the message)."""
 
-_MAX_DIGITS = 19
-"""An integer field's string form is at most this many ASCII digits (an int64)."""
-
 
 def _document(data: bytes | str | Mapping[str, Any]) -> Mapping[str, Any]:
     doc: Any = data
@@ -285,18 +282,15 @@ def _event(body: dict[str, Any], model: type[_Event]) -> _Event:
 
 
 def _integer(value: Any, field: str, what: str) -> int:
-    """A plain integer: a JSON integer, or a string of at most _MAX_DIGITS ASCII digits (no
-    sign, space, underscore or other Unicode digit such as "²")."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if (
-        isinstance(value, str)
-        and 0 < len(value) <= _MAX_DIGITS
-        and value.isascii()
-        and value.isdigit()
-    ):
-        return int(value)
-    raise MalformedMessageError(f"{field} must be {what}, got {value!r:.100}", field=field)
+    """A plain integer, by the rule every wire integer follows (:func:`~xportcn_async.
+    converter.integer`): a JSON integer, an integral number or a string of ASCII digits; not
+    a fraction, a boolean, or a string such as " 7", "1_000" or "²"."""
+    try:
+        return integer(value)
+    except WireValueError:
+        raise MalformedMessageError(
+            f"{field} must be {what}, got {shown(value)}", field=field
+        ) from None
 
 
 def _timestamp(value: Any) -> datetime | None:
@@ -307,14 +301,19 @@ def _timestamp(value: Any) -> datetime | None:
         return _EPOCH + timedelta(milliseconds=millis)
     except OverflowError:
         raise MalformedMessageError(
-            f"timestamp is out of range: {value!r}", field="timestamp"
+            f"timestamp is out of range: {shown(value)}", field="timestamp"
         ) from None
 
 
 def _platform(value: Any) -> MessagePlatform | None:
     if value is None:
         return None
-    return MessagePlatform(_integer(value, "messagePlatform", "0 or 1"))
+    number = _integer(value, "messagePlatform", "0 or 1")
+    if not -(2**63) <= number < 2**63:  # kept when unknown, but within an int64
+        raise MalformedMessageError(
+            f"messagePlatform is out of range: {shown(value)}", field="messagePlatform"
+        )
+    return MessagePlatform(number)
 
 
 __all__ = [
