@@ -168,7 +168,9 @@ def test_an_input_that_cannot_be_read_ends_the_run_with_a_summary_and_exit_1(
     captured = capsys.readouterr()
     assert code == 1
     assert "Summary" in captured.out
-    assert captured.err.rstrip().splitlines()[-1] == "xportcn: [Errno 5] Input/output error"
+    last = captured.err.rstrip().splitlines()[-1]
+    assert last.startswith(f"xportcn: cannot read the input {orders}: Input/output error; ")
+    assert last.endswith("run the same command with --resume to finish")
     assert [r["status"] for r in read_results(out)] == ["booked"] * 3
 
 
@@ -194,7 +196,8 @@ def test_a_journal_that_cannot_be_written_ends_the_run_with_a_summary_and_exit_1
     captured = capsys.readouterr()
     assert code == 1
     assert "Summary" in captured.out and "Traceback" not in captured.err
-    assert captured.err.rstrip().splitlines()[-1] == "xportcn: [Errno 28] No space left on device"
+    last = captured.err.rstrip().splitlines()[-1]
+    assert last.startswith(f"xportcn: cannot write the journal {journal}: No space left on device")
     assert 2 <= len(read_results(out)) < 10  # it stopped taking new orders
 
 
@@ -293,12 +296,14 @@ def test_a_results_file_that_fails_lets_in_flight_bookings_finish_into_the_journ
     orders = write_orders(tmp_path / "orders.jsonl", EXAMPLE_LINES[:60])
     out = tmp_path / "results.jsonl"
     out.symlink_to("/dev/full")  # every write fails: disk full
-    code = main(["book", str(orders), "--sandbox", "--out", str(out), "--concurrency", "8"])
+    journal = tmp_path / "results.journal.jsonl"
+    args = ["book", str(orders), "--sandbox", "--out", str(out), "--journal", str(journal)]
+    code = main([*args, "--concurrency", "8"])
     err = capsys.readouterr().err
     assert code == 1
     assert err.count("cannot write the results") == 1
     assert f"cannot write the results to {out}: No space left on device" in err
-    records = _journal_records(tmp_path / "results.journal.jsonl")
+    records = _journal_records(journal)
     started = {r["key"] for r in records if r["status"] == "started"}
     finished = {r["key"] for r in records if r["status"] != "started"}
     # every booking that was sent has its outcome in the journal: none was cancelled
@@ -381,8 +386,9 @@ def test_a_failed_start_leaves_no_journal_behind(
     journal = tmp_path / "run.journal"
     bad_out = tmp_path / "missing-dir" / "results.jsonl"
     args = ["book", str(orders), "--sandbox", "--journal", str(journal)]
-    assert main([*args, "--out", str(bad_out)]) == 1
-    assert "missing-dir" in capsys.readouterr().err
+    assert main([*args, "--out", str(bad_out)]) == 2  # nothing was started
+    err = capsys.readouterr().err
+    assert f"cannot open the results file (--out) {bad_out}: No such file or directory" in err
     assert not journal.exists()
     assert main([*args, "--out", str(tmp_path / "results.jsonl")]) == 0  # not "journal exists"
 
@@ -672,3 +678,102 @@ def test_a_reader_that_stops_early_is_no_error(tmp_path: Path) -> None:
         assert proc.returncode == status, err.decode()
         assert b"Broken pipe" not in err and b"Traceback" not in err
         assert len(read_results(path.with_suffix(".results.jsonl"))) == 3
+
+
+def test_a_start_refused_by_the_client_leaves_the_earlier_results_and_journal_alone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    orders = write_orders(tmp_path / "orders.jsonl", EXAMPLE_LINES[:3])
+    assert main(["book", str(orders), "--sandbox"]) == 0
+    results = tmp_path / "orders.results.jsonl"
+    journal = tmp_path / "orders.results.journal.jsonl"
+    before = results.read_bytes(), journal.read_bytes()
+    monkeypatch.setenv("XPORTCN_ACCESS_KEY", "ak")
+    monkeypatch.setenv("XPORTCN_ACCESS_SECRET", "sk")
+    monkeypatch.setenv("XPORTCN_BASE_URL", "http://api.example.invalid")  # plain HTTP: refused
+    monkeypatch.delenv("XPORTCN_ALLOW_HTTP", raising=False)
+    assert main(["book", str(orders), "--resume"]) == 2
+    assert "plain HTTP" in capsys.readouterr().err
+    assert (results.read_bytes(), journal.read_bytes()) == before
+    # a first run refused the same way leaves no empty files behind
+    other = write_orders(tmp_path / "other.jsonl", EXAMPLE_LINES[:3])
+    assert main(["book", str(other)]) == 2
+    assert not any(p.name.startswith("other.results") for p in tmp_path.iterdir())
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="no named pipes")
+def test_results_of_a_piped_input_go_to_the_current_directory_and_a_rerun_finds_them(
+    tmp_path: Path,
+) -> None:
+    import os
+
+    fifo = tmp_path / "orders.fifo"  # like /dev/stdin or <(...): a name that is not a file
+    os.mkfifo(fifo)
+    work = tmp_path / "work"
+    work.mkdir()
+    proc = xportcn("book", str(fifo), "--sandbox", cwd=work)
+    write_orders(fifo, EXAMPLE_LINES[:3])  # blocks until the run opens it
+    _, err = proc.communicate(timeout=WAIT)
+    assert proc.returncode == 0, err.decode()
+    # the same command again finds the journal (a writer that is there, reading nothing)
+    writer = os.open(fifo, os.O_RDWR)
+    try:
+        proc = xportcn("book", str(fifo), "--sandbox", cwd=work)
+        _, err = proc.communicate(timeout=WAIT)
+    finally:
+        os.close(writer)
+    assert proc.returncode == 2
+    assert "journal results.journal.jsonl exists" in err.decode()
+    assert sorted(p.name for p in work.iterdir()) == ["results.journal.jsonl", "results.jsonl"]
+    assert len(read_results(work / "results.jsonl")) == 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["orders.fifo", "work"]
+
+
+def test_results_that_are_not_a_file_need_an_explicit_journal(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    orders = write_orders(tmp_path / "orders.jsonl", EXAMPLE_LINES[:2])
+    out = tmp_path / "out"
+    out.symlink_to("/dev/null")  # like --out /dev/stdout: no place next to it for a journal
+    assert main(["book", str(orders), "--sandbox", "--out", str(out)]) == 2
+    assert "pass --journal PATH (or --no-journal)" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["orders.jsonl", "out"]
+    journal = tmp_path / "run.journal"
+    assert (
+        main(["book", str(orders), "--sandbox", "--out", str(out), "--journal", str(journal)]) == 0
+    )
+
+
+@pytest.mark.parametrize("option", ["--journal", "--out"])
+def test_a_file_that_cannot_be_opened_at_the_start_is_named_and_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], option: str
+) -> None:
+    orders = write_orders(tmp_path / "orders.jsonl", EXAMPLE_LINES[:2])
+    path = tmp_path / "no-such-dir" / "file.jsonl"
+    assert main(["book", str(orders), "--sandbox", option, str(path)]) == 2
+    what = "the journal" if option == "--journal" else "the results file (--out)"
+    assert f"cannot open {what} {path}: No such file or directory" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["orders.jsonl"]
+
+
+def test_ctrl_c_twice_says_the_aborted_bookings_are_unknown_and_resume_says_how_to_resend(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    orders = write_orders(tmp_path / "orders.jsonl", EXAMPLE_LINES[:4])
+    journal = tmp_path / "orders.results.journal.jsonl"
+    held = ["--sandbox-fault-slow", "1", "--sandbox-fault-operations", "logistics.book"]
+    held += ["--sandbox-slow-seconds", "600", "--timeout", "900"]  # booked, the reply held
+    proc = xportcn("book", str(orders), "--sandbox", *held)
+    wait_for(lambda: journal.exists() and b'"started"' in journal.read_bytes(), proc)
+    assert proc.stderr is not None
+    proc.send_signal(signal.SIGINT)
+    while b"stopping" not in proc.stderr.readline():
+        pass
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=WAIT)
+    assert proc.returncode == 130
+    assert "aborted: the bookings in flight were cancelled, so their outcome is unknown" in (
+        err.decode()
+    )
+    assert main(["book", str(orders), "--sandbox", "--resume"]) == 1
+    assert "--resume --resend-unknown resends them" in capsys.readouterr().err

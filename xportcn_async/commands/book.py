@@ -20,7 +20,7 @@ import signal
 import stat
 import sys
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Generator
+from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -89,6 +89,38 @@ async def read_piped_bookings(
         yield parse_booking_line(line, line_no)
 
 
+class InputReadError(Exception):
+    """The input failed mid-run (an I/O error), named so that it is not taken for the
+    journal's."""
+
+
+def _named_input(
+    name: str, bookings: Iterator[BookingInput] | AsyncGenerator[BookingInput, None]
+) -> Iterator[BookingInput] | AsyncGenerator[BookingInput, None]:
+    """``bookings``, with a read error turned into an :class:`InputReadError` naming ``name``."""
+
+    def error(exc: OSError) -> InputReadError:
+        return InputReadError(f"cannot read the input {name}: {exc.strerror or exc}")
+
+    def sync(items: Iterator[BookingInput]) -> Iterator[BookingInput]:
+        try:
+            yield from items
+        except OSError as exc:
+            raise error(exc) from exc
+
+    async def from_pipe(
+        items: AsyncGenerator[BookingInput, None],
+    ) -> AsyncGenerator[BookingInput, None]:
+        async with contextlib.aclosing(items):
+            try:
+                async for item in items:
+                    yield item
+            except OSError as exc:
+                raise error(exc) from exc
+
+    return from_pipe(bookings) if isinstance(bookings, AsyncGenerator) else sync(bookings)
+
+
 def parse_booking_line(line: str | bytes, line_no: int) -> BookingInput:
     where = f"line {line_no}"
 
@@ -130,6 +162,8 @@ def _open_input(name: str) -> tuple[BinaryIO, int | None]:
         fh = path.open("rb")
     except FileNotFoundError:
         raise ConfigurationError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise ConfigurationError(f"cannot open the input {path}: {exc.strerror}") from None
     if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
         return fh, None
     total = sum(1 for line in fh if line.strip())
@@ -166,9 +200,37 @@ def _check_distinct(input_fh: BinaryIO, files: dict[str, Path]) -> None:
         seen[identity] = f"{what} {path}"
 
 
+def results_path(args: argparse.Namespace, input_fh: BinaryIO) -> Path:
+    """``--out``, else ``orders.jsonl`` -> ``orders.results.jsonl`` next to the input. An
+    input that is not a file (``-``, a pipe, ``/dev/stdin``, ``<(...)``) has no place of its
+    own: its results go to ``results.jsonl`` in the current directory, the same on a rerun."""
+    if args.out:
+        return Path(args.out)
+    if args.file == STDIN or not is_regular(input_fh):
+        return Path(STDIN_RESULTS)
+    return Path(args.file).with_suffix(".results.jsonl")
+
+
 def default_journal(results: Path) -> Path:
-    """``orders.results.jsonl`` -> ``orders.results.journal.jsonl``, next to the results."""
+    """``orders.results.jsonl`` -> ``orders.results.journal.jsonl``, next to the results.
+    Results that are not a file (``/dev/stdout``) have no such place: ``--journal`` then."""
+    with contextlib.suppress(OSError):
+        if not stat.S_ISREG(results.stat().st_mode):
+            raise ConfigurationError(
+                f"the results go to {results}, which is not a file, so the journal cannot go "
+                "next to them: pass --journal PATH (or --no-journal)"
+            )
     return results.with_name(results.stem + ".journal.jsonl")
+
+
+@contextlib.contextmanager
+def _opening(what: str, path: Path) -> Generator[None, None, None]:
+    """A file that cannot be opened at the start is named, with its role, and ends the
+    command with status 2 (nothing was sent)."""
+    try:
+        yield
+    except OSError as exc:
+        raise ConfigurationError(f"cannot open {what} {path}: {exc.strerror or exc}") from None
 
 
 def _move_aside(path: Path) -> Path:
@@ -195,13 +257,18 @@ class ResultsFile:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.created = not path.exists()
-        # Append mode: nothing is truncated until the journal has been opened (start()).
-        self._fh = path.open("ab", buffering=0)
+        # Append mode: nothing is truncated until everything else is ready (start()).
+        with _opening("the results file (--out)", path):
+            self._fh = path.open("ab", buffering=0)
         self.error: OSError | None = None
+        self.started = False
 
     def start(self) -> None:
+        """Called once the client, the journal and the target are ready: only then are the
+        results of an earlier run replaced."""
         if stat.S_ISREG(os.fstat(self._fh.fileno()).st_mode):
             self._fh.truncate(0)
+        self.started = True
 
     def write(self, record: dict[str, Any]) -> bool:
         if self.error is not None:
@@ -310,12 +377,7 @@ def run_book(args: argparse.Namespace) -> int:
 
 
 def _book(args: argparse.Namespace, input_fh: BinaryIO, total: int | None) -> int:
-    if args.out:
-        out = Path(args.out)
-    elif args.file == STDIN:
-        out = Path(STDIN_RESULTS)
-    else:
-        out = Path(args.file).with_suffix(".results.jsonl")
+    out = results_path(args, input_fh)
     journal_path = None if args.no_journal else Path(args.journal or default_journal(out))
     files = {"--out": out}
     if journal_path is not None:
@@ -338,18 +400,24 @@ def _book(args: argparse.Namespace, input_fh: BinaryIO, total: int | None) -> in
     try:
         if args.fresh and journal_existed:
             assert journal_path is not None
-            moved = _move_aside(journal_path)
+            with _opening("the journal, to move it aside,", journal_path):
+                moved = _move_aside(journal_path)
             sys.stderr.write(f"moved the old journal aside to {moved}\n")
-        journal = Journal(journal_path) if journal_path is not None else None
+        journal = None
+        if journal_path is not None:
+            with _opening("the journal", journal_path):
+                journal = Journal(journal_path)
     except BaseException:
         results.discard()
         raise
     created_journal = journal_path is not None and not journal_existed
     try:
-        results.start()
         return loop.run(_run(args, credentials, input_fh, total, results, journal))
     finally:
-        results.close()
+        if results.started:
+            results.close()
+        else:  # the client or the target refused to start: the old results stay as they were
+            results.discard()
         if journal is not None:
             journal.close()
             if created_journal:  # a run that recorded nothing leaves no journal behind
@@ -378,6 +446,7 @@ async def _run(
             connection_limit=args.concurrency,
         ) as client,
     ):
+        results.start()
         line_numbers: dict[int, int] = {}
         bookings = (
             read_bookings(input_fh, line_numbers)
@@ -385,7 +454,7 @@ async def _run(
             else read_piped_bookings(input_fh, line_numbers)
         )
         run = client.logistics.book_many(
-            bookings,
+            _named_input("standard input" if args.file == STDIN else args.file, bookings),
             concurrency=args.concurrency,
             rate_limit=rate_limit,
             burst=args.burst,
@@ -460,6 +529,12 @@ class _Booking:
             err.write("\n".join(self.problems) + "\n")
             if self.results.error is None:
                 err.write(f"every outcome is in {self.results.path}\n")
+            if unknown := report.count(Status.UNKNOWN):
+                err.write(
+                    f"{unknown} order(s) have an unknown outcome: they may be booked. Check them "
+                    "before sending them again (--resume --resend-unknown resends them with "
+                    "the same renderId)\n"
+                )
         elapsed = report.elapsed
         booked = report.count(Status.BOOKED)
         lat = report.as_dict()["latency_ms"]
@@ -481,13 +556,20 @@ class _Booking:
             err.write(f"xportcn: cannot write the results to {self.results.path}: ")
             err.write(f"{self.results.error.strerror or self.results.error}; ")
             if self.journal is not None:
-                err.write(f"no new orders were started; every outcome is in {self.journal.path}\n")
+                err.write(
+                    f"no new orders were started; every outcome is in {self.journal.path}. "
+                    "When there is room again, run the same command with --resume: what was "
+                    "booked is skipped, and written to the results again\n"
+                )
             else:
-                err.write("no new orders were started; the unwritten outcomes follow:\n")
+                err.write(
+                    "no new orders were started; the unwritten outcomes follow. Keep them: "
+                    "without a journal, a rerun would book every order again\n"
+                )
                 err.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in self.unsaved)
             code = 1
         if self.failure is not None:
-            err.write(f"xportcn: {self.failure}\n")
+            err.write(f"xportcn: {self._failure_message()}\n")
             code = 1
         if self.refused:
             err.write(_refused_message(args, base_url, self.credentials))
@@ -500,10 +582,30 @@ class _Booking:
                 if self.journal is not None
                 else "without a journal, a rerun books everything again"
             )
-            err.write(f"interrupted: {how}\n")
+            if self.aborted:
+                how = (
+                    "the bookings in flight were cancelled, so their outcome is unknown (a "
+                    "rerun with --resume reports them as unknown and does not send them "
+                    f"again); {how}"
+                )
+            err.write(f"{'aborted' if self.aborted else 'interrupted'}: {how}\n")
             return 130
         done = report.count(Status.BOOKED) + report.count(Status.SKIPPED)
         return 0 if done == report.total and (total is None or total == done) else 1
+
+    def _failure_message(self) -> str:
+        failure = self.failure
+        if isinstance(failure, OSError) and self.journal is not None:
+            # not the input (InputReadError) and not the results (kept in results.error)
+            what = f"cannot write the journal {self.journal.path}: {failure.strerror or failure}"
+        else:
+            what = str(failure)
+        again = (
+            "; when that is fixed, run the same command with --resume to finish"
+            if self.journal is not None
+            else ""
+        )
+        return f"{what}; no new orders were started, the ones in flight finished{again}"
 
 
 def _refused_message(args: argparse.Namespace, base_url: str, watch: CredentialWatch) -> str:
@@ -643,7 +745,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     book.add_argument(
         "--out",
         metavar="RESULTS",
-        help=f"results JSONL (default: FILE with .results.jsonl; {STDIN_RESULTS} for -)",
+        help=f"results JSONL (default: FILE with .results.jsonl; {STDIN_RESULTS} in the "
+        "current directory when FILE is - or a pipe)",
     )
     journal = book.add_mutually_exclusive_group()
     journal.add_argument(
