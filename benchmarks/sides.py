@@ -34,7 +34,14 @@ from typing import Any
 
 import aiohttp
 
-from xportcn_async import AiohttpTransport, BookingRequest, Credentials, Transport, XportcnClient
+from xportcn_async import (
+    AiohttpTransport,
+    BookingRequest,
+    Credentials,
+    ReqwestTransport,
+    Transport,
+    XportcnClient,
+)
 from xportcn_async.batch import Status
 
 BOOKING_PATH = "/open/pp/logistics/orderBookingFreight"  # API.md §4, "orderBookingFreight"
@@ -51,6 +58,7 @@ several times (a warm-up, then the timed run) on the same connections."""
 
 SDK_TRANSPORTS: dict[str, Callable[[int], Transport]] = {
     "aiohttp": lambda limit: AiohttpTransport(limit=limit),
+    "reqwest": lambda limit: ReqwestTransport(limit=limit),  # the `fast` extra
 }
 """The SDK's transports by name, each built for a connection limit."""
 
@@ -262,7 +270,8 @@ def parse_side(name: str) -> Side:
             raise ValueError(f"unknown option {option!r} in {name!r}: one of {OPTIONS}")
     if "orjson" in options and kind != "raw":
         raise ValueError(
-            f"{name!r}: +orjson applies to raw loops; the SDK's own JSON choice is its transport's"
+            f"{name!r}: +orjson applies to raw loops; the SDK uses orjson whenever it is "
+            "installed (XPORTCN_JSON=stdlib turns it off)"
         )
     return Side(name, kind, client, tuple(options))
 

@@ -63,3 +63,17 @@ def test_side_names_parse_into_kind_client_and_options() -> None:
     for bad in ("sdk-nope", "fast-aiohttp", "raw-aiohttp+turbo", "sdk-aiohttp+orjson"):
         with pytest.raises(ValueError):
             parse_side(bad)
+
+
+@pytest.mark.reqwest
+def test_the_reqwest_transport_is_a_side() -> None:
+    # The fast transport (the `fast` extra) in the throughput benchmark, end to end.
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "bench_throughput.py"), "--smoke", "--sides",
+         "sdk-reqwest,raw-aiohttp"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "SDK book_many, reqwest" in done.stdout

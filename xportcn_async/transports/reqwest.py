@@ -79,9 +79,11 @@ class ReqwestTransport:
       (``trust_env=False``). ``trust_env=True`` uses reqwest's reading of ``HTTP_PROXY``,
       ``HTTPS_PROXY``, ``ALL_PROXY`` and ``NO_PROXY``.
     - TLS is rustls with the bundled web PKI roots, not a Python ``ssl.SSLContext``.
-    - Not fork-safe: pyreqwest's runtime threads do not survive ``fork()``. Create the
-      client (and send its first request) in the process that uses it; a transport used in
-      a process forked after its first request raises ``RuntimeError``.
+    - Not fork-safe: pyreqwest's runtime thread does not survive ``fork()``. Create the
+      client in the process that uses it (after a pre-forking server has forked). A
+      transport that sent requests before a fork raises ``RuntimeError`` in the child instead
+      of hanging, and pyreqwest refuses to build any client in a child of a process where it
+      already ran.
     - Error messages and ``underlying`` summaries never hold the signature: the URL's ``sign``
       and the ``signature`` header are masked, and pyreqwest's exception is not chained.
     """
@@ -153,7 +155,7 @@ class ReqwestTransport:
             builder = (
                 self._client(request.timeout.connect)
                 .request(request.method, request.url)
-                .headers(dict(request.headers))
+                .headers(request.headers)
                 .body_bytes(request.body)
                 # Without this, entering the response reads up to 64 KiB of the body before
                 # its headers can be checked: an oversized Content-Length must fail first.
