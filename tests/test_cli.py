@@ -777,3 +777,17 @@ def test_ctrl_c_twice_says_the_aborted_bookings_are_unknown_and_resume_says_how_
     )
     assert main(["book", str(orders), "--sandbox", "--resume"]) == 1
     assert "--resume --resend-unknown resends them" in capsys.readouterr().err
+
+
+def test_example_orders_of_two_seeds_share_no_booking_key(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from xportcn_async.examples import DEFAULT_SEED
+
+    keys = []
+    for seed in (DEFAULT_SEED, 1, 2):
+        assert main(["example-orders", "50", "--seed", str(seed)]) == 0
+        lines = capsys.readouterr().out.splitlines()
+        keys.append({json.loads(line)["tmallOrderInfo"]["tmallOrderId"] for line in lines})
+    assert all(len(k) == 50 for k in keys)
+    assert not (keys[0] & keys[1] or keys[0] & keys[2] or keys[1] & keys[2])

@@ -81,7 +81,16 @@ PRODUCTS = [
 ]
 
 
-def _booking(rng: random.Random, n: int) -> dict[str, object]:
+def _upstream_ids(seed: int) -> int:
+    """The first upstream order id of ``seed``'s bookings, less one. Each seed has its own
+    range, so that two example files never share a booking key (a journal would take the
+    second file's orders for the first's, already booked)."""
+    if seed == DEFAULT_SEED:
+        return 7_300_000_000  # examples/orders.jsonl
+    return 8_000_000_000_000 + (seed % 1_000_000) * 1_000_000
+
+
+def _booking(rng: random.Random, n: int, first_id: int) -> dict[str, object]:
     country, state, city, zip_code, street = rng.choice(ADDRESSES)
     name = f"{rng.choice(FIRST)} {rng.choice(LAST)}"
     phone = "".join(rng.choice("0123456789") for _ in range(10))
@@ -102,7 +111,7 @@ def _booking(rng: random.Random, n: int) -> dict[str, object]:
             }
         )
     order: dict[str, object] = {
-        "tmallOrderInfo": {"tmallOrderId": str(7_300_000_000 + n)},
+        "tmallOrderInfo": {"tmallOrderId": str(first_id + n)},
         "receiverAddress": {
             "country": country,
             "state": state,
@@ -125,8 +134,9 @@ def example_bookings(count: int, *, seed: int = DEFAULT_SEED) -> Iterator[dict[s
     """``count`` bookings (wire dicts, no ``renderId``: ``book_many`` previews them); the same
     ``seed`` gives the same bookings."""
     rng = random.Random(seed)
+    first_id = _upstream_ids(seed)
     for n in range(1, count + 1):
-        yield _booking(rng, n)
+        yield _booking(rng, n, first_id)
 
 
 def example_lines(count: int, *, seed: int = DEFAULT_SEED) -> Iterator[str]:
