@@ -484,11 +484,11 @@ async def test_a_journal_that_cannot_be_written_stops_the_run_and_is_raised(
     class FullDisk(Journal):
         writes = 0
 
-        def record(self, outcome: Any) -> None:
+        async def record(self, outcome: Any) -> None:
             self.writes += 1
             if self.writes == 3:
                 raise OSError(28, "No space left on device")
-            super().record(outcome)
+            await super().record(outcome)
 
     for ordered in (False, True):  # a fresh journal and sandbox each: both passes book
         sandbox = Sandbox()
@@ -607,7 +607,7 @@ def test_a_journal_cut_inside_a_utf8_character_opens_and_the_next_line_starts_af
         state = journal.previous("tmall:1")
         assert state is not None and (state.status, state.order_id) == ("booked", "9")
         assert journal.previous("tmall:2") is None and journal.previous("tmall:3") is None
-        journal.started("tmall:2", "FF2")
+        asyncio.run(journal.started("tmall:2", "FF2"))
     finally:
         journal.close()
     reopened = Journal(path)
@@ -663,7 +663,7 @@ async def test_a_started_line_that_cannot_be_written_stops_the_run_before_the_bo
     tmp_path: Path,
 ) -> None:
     class FullDisk(Journal):
-        def started(self, key: str, render_id: str) -> None:
+        async def started(self, key: str, render_id: str) -> None:
             raise OSError(28, "No space left on device")
 
     path = tmp_path / "j.jsonl"
@@ -769,7 +769,7 @@ async def test_a_booking_a_run_left_in_flight_on_a_journal_object_is_unknown_to_
     journal = Journal(tmp_path / "j.jsonl")
     sandbox = Sandbox()
     try:
-        journal.started(one.key, "FF-SENT")  # sent; the run ended before its outcome
+        await journal.started(one.key, "FF-SENT")  # sent; the run ended before its outcome
         async with (
             _client_for(sandbox.handle) as client,
             client.logistics.book_many([one], journal=journal) as run,

@@ -180,12 +180,12 @@ def test_a_journal_that_cannot_be_written_ends_the_run_with_a_summary_and_exit_1
     real = Journal.record
     records = 0
 
-    def full_disk(self: Journal, outcome: BookingOutcome) -> None:
+    async def full_disk(self: Journal, outcome: BookingOutcome) -> None:
         nonlocal records
         records += 1
         if records == 2:
             raise OSError(28, "No space left on device")
-        real(self, outcome)
+        await real(self, outcome)
 
     monkeypatch.setattr(Journal, "record", full_disk)
     orders = write_orders(tmp_path / "orders.jsonl", EXAMPLE_LINES[:10])

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import inspect
 import math
 import time
 import types
@@ -261,7 +262,7 @@ def _limiter(rate_limit: float | RateLimiterLike | None, burst: int) -> RateLimi
 
 
 Verdict = tuple[Status, Any, BaseException | None]
-Precheck = Callable[[T, str], "Verdict | None"]
+Precheck = Callable[[T, str], "Verdict | Awaitable[Verdict | None] | None"]
 
 _DONE: Any = object()
 
@@ -291,8 +292,8 @@ class BatchRun(Generic[T, R]):
         key: Callable[[T], str] | None,
         success: Status = Status.OK,
         precheck: Precheck[T] | None = None,
-        on_outcome: Callable[[Outcome[T, R]], None] | None = None,
-        on_close: Callable[[], None] | None = None,
+        on_outcome: Callable[[Outcome[T, R]], Awaitable[None] | None] | None = None,
+        on_close: Callable[[], Awaitable[None] | None] | None = None,
         usage: str | None = None,
     ) -> None:
         if concurrency < 1:
@@ -331,6 +332,7 @@ class BatchRun(Generic[T, R]):
         self._closed = False
         self._entered = False
         self._usage = usage
+        self._closing: asyncio.Future[None] | None = None
 
     # -- control ---------------------------------------------------------------------------
 
@@ -370,7 +372,9 @@ class BatchRun(Generic[T, R]):
                     self._iter.close()
             finally:
                 if self._on_close is not None:
-                    self._on_close()
+                    closing = self._on_close()
+                    if closing is not None:
+                        await closing
         if interrupted:
             raise asyncio.CancelledError
 
@@ -419,7 +423,9 @@ class BatchRun(Generic[T, R]):
         if not self._closed:  # nothing was started: closing is just the callback
             self._closed = True
             if self._on_close is not None:
-                self._on_close()
+                closing = self._on_close()
+                if closing is not None:  # nothing to wait for here: let it run on its own
+                    self._closing = asyncio.ensure_future(closing)
         raise TypeError(
             "iterate this run inside `async with`, so that leaving the loop early (break, an "
             "exception) stops its workers instead of leaving them running:\n"
@@ -501,7 +507,9 @@ class BatchRun(Generic[T, R]):
             try:
                 self.report.add(outcome, timed=timed)
                 if self._on_outcome is not None:
-                    self._on_outcome(outcome)
+                    seen = self._on_outcome(outcome)
+                    if seen is not None:
+                        await seen
             except Exception as exc:  # e.g. the journal cannot be written
                 self._fail(exc)
             finally:
@@ -519,6 +527,8 @@ class BatchRun(Generic[T, R]):
             return rejected, False
         if self._precheck is not None:
             verdict = self._precheck(item, key)
+            if inspect.isawaitable(verdict):
+                verdict = await verdict
             if verdict is not None:
                 status, result, error = verdict
                 decided: Outcome[T, R] = Outcome(

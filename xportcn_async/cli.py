@@ -5,6 +5,8 @@ xportcn book orders.jsonl                        # against production (credentia
 xportcn example-orders 50 > orders.jsonl         # realistic bookings to try it with
 xportcn sandbox --port 8080                      # serve the sandbox until interrupted
 xportcn webhooks serve --inbox inbox.sqlite3     # store message pushes durably (see webhooks/cli.py)
+xportcn book orders.jsonl --journal postgresql://host/db   # on many workers, any hosts
+xportcn journal stats postgresql://host/db       # where a shared run stands
 
 Each subcommand adds its parser in :func:`build_parser` and sets ``run``: a function of the
 parsed arguments that returns the exit status.
@@ -18,7 +20,7 @@ import sys
 from collections.abc import Sequence
 
 from . import __version__
-from .commands import book
+from .commands import book, journal
 from .commands.display import quiet_stdout
 from .errors import ConfigurationError
 from .examples import DEFAULT_SEED, example_lines
@@ -44,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     book.add_parser(sub)
+    journal.add_parser(sub)
 
     examples = sub.add_parser(
         "example-orders",

@@ -6,6 +6,11 @@ until the user says how to go on (``--resume``) or to start over (``--fresh``, w
 the old journal aside). Everything that can fail (the input, the results file, the
 credentials, the options) is checked before the journal is created, and no two of the
 input, the results and the journal may be the same file.
+
+A PostgreSQL journal (``--journal postgresql://...``) is shared by every worker that runs the
+same command, on any host: joining a run in progress is the normal case there, so it needs no
+``--resume``, and each booking is claimed atomically before it is sent (``--shard i/n`` makes
+each worker start with its own part of the input).
 """
 
 from __future__ import annotations
@@ -20,12 +25,31 @@ import signal
 import stat
 import sys
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Generator,
+    Iterable,
+    Iterator,
+)
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from ..batch import BatchRun, Status
-from ..bulk import BookingInput, BookingOutcome, InvalidInput, Journal, outcome_record
+from ..bulk import (
+    DEFAULT_JOURNAL_NAME,
+    DEFAULT_LEASE,
+    BookingInput,
+    BookingJournal,
+    BookingOutcome,
+    InvalidInput,
+    Journal,
+    PostgresJournal,
+    Shard,
+    outcome_record,
+)
+from ..bulk.booking import POSTGRES_SCHEMES
 from ..client import DEFAULT_BASE_URL, ENV_ALLOW_HTTP, ENV_BASE_URL, XportcnClient
 from ..converter import from_wire
 from ..credentials import ENV_ACCESS_KEY, ENV_ACCESS_SECRET, ENV_USER_ID, Credentials
@@ -119,6 +143,25 @@ def _named_input(
                 raise error(exc) from exc
 
     return from_pipe(bookings) if isinstance(bookings, AsyncGenerator) else sync(bookings)
+
+
+def read_shard(
+    fh: BinaryIO, line_numbers: dict[int, int], shard: Shard
+) -> Generator[BookingInput, None, None]:
+    """Like :func:`read_bookings`, in two passes over the file: the bookings of ``shard``
+    first, then the others (which the other workers have mostly booked by then: the journal's
+    claims skip those, and take over what a stopped worker left)."""
+    index = 0
+    for own in (True, False):
+        fh.seek(0)
+        for line_no, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            item = parse_booking_line(line, line_no)
+            if shard.owns(item.key) is own:
+                line_numbers[index] = line_no
+                index += 1
+                yield item
 
 
 def parse_booking_line(line: str | bytes, line_no: int) -> BookingInput:
@@ -353,6 +396,25 @@ def check_options(args: argparse.Namespace) -> None:
         raise ConfigurationError("--no-journal cannot be combined with --resume or --fresh")
     if args.resume and args.fresh:
         raise ConfigurationError("choose one of --resume (continue) and --fresh (start over)")
+    shared = args.journal is not None and args.journal.startswith(POSTGRES_SCHEMES)
+    if not shared and (args.journal_name is not None or args.journal_lease is not None):
+        raise ConfigurationError(
+            "--journal-name and --journal-lease apply to a PostgreSQL --journal only"
+        )
+    if shared and args.fresh:
+        raise ConfigurationError(
+            "--fresh moves a journal file aside; for a PostgreSQL journal, start over "
+            "under another --journal-name"
+        )
+    if args.journal_lease is not None and not (
+        math.isfinite(args.journal_lease) and args.journal_lease > 0
+    ):
+        raise ConfigurationError("--journal-lease must be a positive number of seconds")
+    if args.shard is not None:
+        try:
+            args.shard = Shard.parse(args.shard)
+        except ValueError as exc:
+            raise ConfigurationError(f"--shard: {exc}") from None
 
 
 def _credentials(args: argparse.Namespace) -> Credentials | None:
@@ -370,6 +432,10 @@ def run_book(args: argparse.Namespace) -> int:
     check_options(args)
     input_fh, total = _open_input(args.file)
     try:
+        if args.shard is not None and not is_regular(input_fh):
+            raise ConfigurationError(
+                "--shard reads the input twice (its own part first): give a file, not a pipe"
+            )
         return _book(args, input_fh, total)
     finally:
         if input_fh is not sys.stdin.buffer:
@@ -377,6 +443,8 @@ def run_book(args: argparse.Namespace) -> int:
 
 
 def _book(args: argparse.Namespace, input_fh: BinaryIO, total: int | None) -> int:
+    if args.journal is not None and args.journal.startswith(POSTGRES_SCHEMES):
+        return _book_shared(args, input_fh, total)
     out = results_path(args, input_fh)
     journal_path = None if args.no_journal else Path(args.journal or default_journal(out))
     files = {"--out": out}
@@ -427,13 +495,50 @@ def _book(args: argparse.Namespace, input_fh: BinaryIO, total: int | None) -> in
                         journal_path.unlink()
 
 
+def _book_shared(args: argparse.Namespace, input_fh: BinaryIO, total: int | None) -> int:
+    """``xportcn book`` on a PostgreSQL journal: no file to check or move aside, and no
+    refusal when the journal has entries (other workers may be on it right now)."""
+    out = results_path(args, input_fh)
+    _check_distinct(input_fh, {"--out": out})
+    credentials = _credentials(args)
+    journal = PostgresJournal(
+        args.journal,
+        name=args.journal_name or DEFAULT_JOURNAL_NAME,
+        lease=args.journal_lease or DEFAULT_LEASE,
+        pool_size=min(max(args.concurrency, 2), 20),
+    )
+    results = ResultsFile(out)
+    try:
+        return loop.run(_run(args, credentials, input_fh, total, results, journal))
+    finally:
+        if results.started:
+            results.close()
+        else:  # the client or the target refused to start: the old results stay as they were
+            results.discard()
+
+
 async def _run(
     args: argparse.Namespace,
     credentials: Credentials | None,
     input_fh: BinaryIO,
     total: int | None,
     results: ResultsFile,
-    journal: Journal | None,
+    journal: BookingJournal | None,
+) -> int:
+    try:
+        return await _run_with(args, credentials, input_fh, total, results, journal)
+    finally:
+        if isinstance(journal, PostgresJournal):  # its connections live in this event loop
+            await journal.aclose()
+
+
+async def _run_with(
+    args: argparse.Namespace,
+    credentials: Credentials | None,
+    input_fh: BinaryIO,
+    total: int | None,
+    results: ResultsFile,
+    journal: BookingJournal | None,
 ) -> int:
     async with (
         _target(args, credentials) as (credentials, base_url),
@@ -448,11 +553,13 @@ async def _run(
     ):
         results.start()
         line_numbers: dict[int, int] = {}
-        bookings = (
-            read_bookings(input_fh, line_numbers)
-            if is_regular(input_fh)
-            else read_piped_bookings(input_fh, line_numbers)
-        )
+        bookings: Iterable[BookingInput] | AsyncIterable[BookingInput]
+        if args.shard is not None:
+            bookings = read_shard(input_fh, line_numbers, args.shard)
+        elif is_regular(input_fh):
+            bookings = read_bookings(input_fh, line_numbers)
+        else:
+            bookings = read_piped_bookings(input_fh, line_numbers)
         run = client.logistics.book_many(
             _named_input("standard input" if args.file == STDIN else args.file, bookings),
             concurrency=args.concurrency,
@@ -472,7 +579,10 @@ class _Booking:
     """One run of ``xportcn book``: writes the results, watches the outcomes, reports."""
 
     def __init__(
-        self, run: BatchRun[BookingInput, Booking], results: ResultsFile, journal: Journal | None
+        self,
+        run: BatchRun[BookingInput, Booking],
+        results: ResultsFile,
+        journal: BookingJournal | None,
     ) -> None:
         self.run = run
         self.results = results
@@ -484,6 +594,13 @@ class _Booking:
         self.unsaved: list[dict[str, Any]] = []
         self.aborted = False
         self.failure: Exception | None = None
+
+    @property
+    def _rerun(self) -> str:
+        """How to go on after a stop: a journal file needs --resume, a shared one does not."""
+        if isinstance(self.journal, Journal):
+            return "run the same command with --resume"
+        return "run the same command again"
 
     async def consume(self, line_numbers: dict[int, int], total: int | None) -> None:
         progress = open_progress(self.run.report, total, sys.stderr)
@@ -545,7 +662,7 @@ class _Booking:
             ("throughput", f"{booked / elapsed if elapsed > 0 else 0.0:.1f} booked/s"),
             ("latency", f"p50 {lat['p50']} ms, p90 {lat['p90']} ms, p99 {lat['p99']} ms"),
             ("results", str(self.results.path)),
-            ("journal", str(self.journal.path) if self.journal else "none (--no-journal)"),
+            ("journal", self.journal.location if self.journal else "none (--no-journal)"),
         ]
         try:
             print_table("Summary", rows, sys.stdout)
@@ -557,8 +674,8 @@ class _Booking:
             err.write(f"{self.results.error.strerror or self.results.error}; ")
             if self.journal is not None:
                 err.write(
-                    f"no new orders were started; every outcome is in {self.journal.path}. "
-                    "When there is room again, run the same command with --resume: what was "
+                    f"no new orders were started; every outcome is in {self.journal.location}. "
+                    f"When there is room again, {self._rerun}: what was "
                     "booked is skipped, and written to the results again\n"
                 )
             else:
@@ -578,14 +695,14 @@ class _Booking:
             return code
         if self.aborted or interrupted:
             how = (
-                "run the same command with --resume to finish"
+                f"{self._rerun} to finish"
                 if self.journal is not None
                 else "without a journal, a rerun books everything again"
             )
             if self.aborted:
                 how = (
                     "the bookings in flight were cancelled, so their outcome is unknown (a "
-                    "rerun with --resume reports them as unknown and does not send them "
+                    "rerun reports them as unknown and does not send them "
                     f"again); {how}"
                 )
             err.write(f"{'aborted' if self.aborted else 'interrupted'}: {how}\n")
@@ -597,14 +714,12 @@ class _Booking:
         failure = self.failure
         if isinstance(failure, OSError) and self.journal is not None:
             # not the input (InputReadError) and not the results (kept in results.error)
-            what = f"cannot write the journal {self.journal.path}: {failure.strerror or failure}"
+            what = (
+                f"cannot write the journal {self.journal.location}: {failure.strerror or failure}"
+            )
         else:
             what = str(failure)
-        again = (
-            "; when that is fixed, run the same command with --resume to finish"
-            if self.journal is not None
-            else ""
-        )
+        again = f"; when that is fixed, {self._rerun} to finish" if self.journal is not None else ""
         return f"{what}; no new orders were started, the ones in flight finished{again}"
 
 
@@ -640,12 +755,14 @@ def _interrupts(run: BatchRun[Any, Any]) -> Generator[Any, None, None]:
         elif main_task is not None:
             main_task.cancel()
 
-    with contextlib.suppress(NotImplementedError, RuntimeError):
+    # Not in the main thread (a program that runs the CLI in a thread): no signal handler;
+    # asyncio says so with RuntimeError, uvloop with ValueError.
+    with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
         loop.add_signal_handler(signal.SIGINT, on_interrupt)
     try:
         yield lambda: count > 0
     finally:
-        with contextlib.suppress(NotImplementedError, RuntimeError):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.remove_signal_handler(signal.SIGINT)
 
 
@@ -691,8 +808,11 @@ environment variables (read without --sandbox):
 The journal: by default, outcomes are journalled next to the results
 (RESULTS with .journal.jsonl). Rerunning the same command after a crash is
 refused until you pass --resume (skip what was booked) or --fresh (move the old
-journal aside and start over). Exit status: 0 every order booked, 1 otherwise,
-2 bad options, 130 interrupted. More in {CLI_DOCS}.
+journal aside and start over). A PostgreSQL journal (--journal postgresql://...)
+is shared: run the same command in any number of processes, on any hosts; each
+order is booked by one of them, and a rerun continues where they stopped.
+Exit status: 0 every order booked, 1 otherwise, 2 bad options, 130 interrupted.
+More in {CLI_DOCS}.
 """
 
 
@@ -750,7 +870,10 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     )
     journal = book.add_mutually_exclusive_group()
     journal.add_argument(
-        "--journal", help="the journal (default: RESULTS with .journal.jsonl, next to it)"
+        "--journal",
+        metavar="PATH_OR_URL",
+        help="the journal: a JSONL file (default: RESULTS with .journal.jsonl, next to it), "
+        "or a PostgreSQL URL (postgresql://...) shared by every worker that runs this command",
     )
     journal.add_argument(
         "--no-journal",
@@ -760,12 +883,33 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     book.add_argument(
         "--resume",
         action="store_true",
-        help="continue the journal of an earlier run: skip what was booked",
+        help="continue the journal file of an earlier run: skip what was booked "
+        "(a PostgreSQL journal is always continued)",
     )
     book.add_argument(
         "--fresh",
         action="store_true",
         help="move an earlier run's journal aside (never deleted) and start over",
+    )
+    book.add_argument(
+        "--journal-name",
+        metavar="NAME",
+        help=f"with a PostgreSQL --journal: the run's name in it (default {DEFAULT_JOURNAL_NAME}"
+        "); independent runs in one database use different names",
+    )
+    book.add_argument(
+        "--journal-lease",
+        metavar="SECONDS",
+        type=float,
+        default=None,
+        help="with a PostgreSQL --journal: how long a stopped worker's bookings stay its own "
+        f"before they count as in doubt (default {DEFAULT_LEASE:g}; the same for every worker)",
+    )
+    book.add_argument(
+        "--shard",
+        metavar="I/N",
+        help="worker I of N (from 0): book the bookings whose key hashes to part I first, "
+        "then the rest (the journal's claims skip what the others booked)",
     )
     book.add_argument("--ordered", action="store_true", help="write results in input order")
     book.add_argument(

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterable, Iterable
 
 from .. import endpoints
 from ..batch import BatchRun
-from ..bulk import BookingInput, Journal, book_many
+from ..bulk import BookingInput, BookingJournal, book_many
 from ..errors import FieldError, ValidationError
 from ..hooks import AttemptHooks, RateLimiterLike
 from ..models import (
@@ -90,7 +90,7 @@ class LogisticsResource(Resource):
         ordered: bool = False,
         window: int | None = None,
         preview_missing: bool = True,
-        journal: str | os.PathLike[str] | Journal | None = None,
+        journal: str | os.PathLike[str] | BookingJournal | None = None,
         retry_ambiguous: bool | None = None,
         resend_unknown: bool | None = None,
     ) -> BatchRun[BookingInput, Booking]:
@@ -108,12 +108,17 @@ class LogisticsResource(Resource):
           process that books for the account.
         - ``ordered``: yield in input order. ``window`` (default: ``concurrency``) bounds how
           far input is read ahead of the consumer: ``concurrency + window`` items at most.
-        - ``journal``: a JSONL path (or :class:`~xportcn_async.bulk.Journal`). Outcomes are
-          appended as they happen. Running the same input with the same journal skips what is
-          ``booked``, retries what ``failed`` or was ``rejected``, and reports without resending
-          what is ``unknown`` (or was in flight when the process died), unless
-          ``resend_unknown`` (default: ``retry_ambiguous``), which resends it with the same
-          ``renderId``, never a new preview.
+        - ``journal``: a JSONL path (or :class:`~xportcn_async.bulk.Journal`), for one
+          process; or a PostgreSQL URL (``postgresql://...``, or a
+          :class:`~xportcn_async.bulk.PostgresJournal` for a journal name and lease), shared
+          by any number of workers on any number of hosts: each key is claimed atomically
+          before it is sent, so exactly one worker books it and the others report it
+          ``skipped`` ("claimed by another worker"). Outcomes are recorded as they happen.
+          Running the same input with the same journal skips what is ``booked``, retries what
+          ``failed`` or was ``rejected``, and reports without resending what is ``unknown``
+          (or was in flight when its process or worker died), unless ``resend_unknown``
+          (default: ``retry_ambiguous``), which resends it with the same ``renderId``, never
+          a new preview.
         - A booking that appears twice in one input is rejected the second time (its key is
           the ``renderId`` or ``tmall:<order id>``; a booking with a ``renderId`` takes both):
           while the first copy is in flight, and with a journal for the whole run.
