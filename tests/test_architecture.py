@@ -269,6 +269,16 @@ LAYERS = {
         "xportcn_async.endpoints",
         "xportcn_async.models",
     ),
+    "xportcn_async.wire": (
+        "xportcn_async.models",
+        "xportcn_async.client",
+        "xportcn_async.resources",
+        "xportcn_async.endpoints",
+        "xportcn_async.transports",
+        "xportcn_async.batch",
+        "xportcn_async.bulk",
+        "xportcn_async.webhooks",
+    ),
 }
 """The layers of ARCHITECTURE.md's code map: a module never imports one above it."""
 
@@ -282,6 +292,30 @@ def test_no_module_imports_a_layer_above_it() -> None:
         and any(in_scope(e.target, high) and not in_scope(e.target, low) for high in above)
     ]
     assert wrong == []
+
+
+MODEL_VOCABULARY = (
+    "xportcn_async.wire.fields",
+    "xportcn_async.wire.types",
+    "xportcn_async.wire.values",
+)
+"""All that models may import of the package besides each other: how to declare a field and
+the special types. Not the converter (nor the ``wire`` package, which builds it): a model
+module declares and registers nothing."""
+
+
+def test_models_are_plain_declarations() -> None:
+    wrong = [
+        str(e)
+        for e in PACKAGE.imports
+        if in_scope(e.importer, "xportcn_async.models")
+        and not in_scope(e.target, "xportcn_async.models")
+        and e.target not in MODEL_VOCABULARY
+    ]
+    assert wrong == []
+    assert {e.target for e in PACKAGE.imports if in_scope(e.importer, "xportcn_async.models")} >= {
+        *MODEL_VOCABULARY[:2]
+    }
 
 
 def test_the_walker_sees_the_package() -> None:

@@ -37,7 +37,7 @@ from xportcn_async.models import (
     SearchSort,
     WmsPackage,
 )
-from xportcn_async.models.ka import decode_result
+from xportcn_async.wire import read_result
 
 REQUEST_EXAMPLES = [
     ("ka/keywords-query.request.json", ProductSearchRequest),
@@ -219,7 +219,7 @@ def test_an_unexpected_result_shape_never_fails_and_loses_nothing() -> None:
         "productItems": {"unexpected": "object"},
         "brandNewField": {"nested": True},
     }
-    order = decode_result(Order, weird, request_id="rid")
+    order = read_result(Order, weird, request_id="rid")
     assert order.order_id == "3305"
     assert order.status is None and order.total_amount is None and order.created_at is None
     assert order.lines == []
@@ -236,7 +236,7 @@ def test_an_unexpected_result_shape_never_fails_and_loses_nothing() -> None:
 
 @pytest.mark.parametrize("data", ["3305000000000000001", 42, True, ["a", 1]])
 def test_a_result_that_is_not_an_object_is_kept_whole(data: Any) -> None:
-    created = decode_result(CreatedOrder, data, request_id="rid")
+    created = read_result(CreatedOrder, data, request_id="rid")
     assert created.order_id is None and created.extras == {"data": data}
     assert created.request_id == "rid"
 

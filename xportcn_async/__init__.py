@@ -1,5 +1,6 @@
 """xportcn-async: the async Python SDK for the Xportcn KA open API."""
 
+from . import converter as converter  # the 0.1 module, kept: its names live in wire/
 from .client import (
     DEFAULT_BASE_URL,
     PlainHTTPWarning,
@@ -8,7 +9,6 @@ from .client import (
     ResponseEvent,
     XportcnClient,
 )
-from .converter import from_wire, to_wire, validate
 from .credentials import Credentials
 from .endpoints import ENDPOINTS, Endpoint
 from .envelope import EnvelopeStyle
@@ -49,6 +49,7 @@ from .transports import (
     Timeout,
     Transport,
 )
+from .wire import from_wire, to_wire, validate
 
 __version__ = "0.1.0"
 

@@ -18,7 +18,6 @@ from urllib.parse import urlencode, urlsplit
 import attrs
 
 from . import inferred, wirejson
-from .converter import REQUEST_ID_KEY, converter, to_wire, validate
 from .credentials import Credentials
 from .endpoints import ENDPOINTS, Endpoint
 from .envelope import Envelope, EnvelopeStyle, decode
@@ -33,7 +32,6 @@ from .errors import (
 from .hooks import AttemptHooks
 from .hooks import RateLimiterLike as RateLimiterLike  # its old home; still importable
 from .models import Acknowledgement
-from .models.ka import decode_result, is_tolerant
 from .resources import (
     AddressesResource,
     ImResource,
@@ -46,6 +44,7 @@ from .resources import (
 from .retry import ErrorKind, RetryPolicy, classify, decide
 from .signing import DefaultSigner, Signer, Signing
 from .transports import Request, Response, Timeout, Transport, redact, transport_named
+from .wire import is_tolerant, read_result, to_wire, validate
 
 DEFAULT_BASE_URL = "https://www.xportcn.com/api"
 ENV_BASE_URL = "XPORTCN_BASE_URL"
@@ -621,9 +620,7 @@ def _result(endpoint: Endpoint[Any, Resp], env: Envelope) -> Resp:
     data = env.data
     if endpoint.data_key is not None and (data is None or isinstance(data, list)):
         data = {endpoint.data_key: data if data is not None else []}  # a bare list
-    if is_tolerant(cls):  # inferred shapes: decode whatever arrives, keep what does not fit
-        return decode_result(cls, data, request_id=env.request_id)
-    if not isinstance(data, Mapping):
+    if not isinstance(data, Mapping) and not is_tolerant(cls):  # tolerant: inferred shapes
         raise MalformedResponseError(
             f"the call succeeded but its data is {type(data).__name__}, not an object",
             http_status=200,
@@ -632,7 +629,7 @@ def _result(endpoint: Endpoint[Any, Resp], env: Envelope) -> Resp:
             body_excerpt=json.dumps(data, ensure_ascii=False)[:500],
         )
     try:
-        return converter.structure({**data, REQUEST_ID_KEY: env.request_id}, cls)
+        return read_result(cls, data, request_id=env.request_id)
     except Exception as exc:  # cattrs raises several kinds; all mean the same thing here
         raise MalformedResponseError(
             f"the call succeeded but its data does not match {cls.__name__}: {exc}",

@@ -16,7 +16,6 @@ from typing import Protocol
 import attrs
 
 from ..batch import BatchAbort, BatchRun, Status, Verdict
-from ..converter import validate
 from ..errors import (
     FieldError,
     MalformedResponseError,
@@ -26,6 +25,7 @@ from ..errors import (
 )
 from ..hooks import AttemptHooks, RateLimiterLike
 from ..models import Booking, BookingRequest, FreightPreview, PreviewFreightRequest
+from ..wire import validate
 from .journal import BookingJournal, Claim, ClaimKind, Journal
 from .postgres import PostgresJournal
 from .records import (

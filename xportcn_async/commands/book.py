@@ -51,7 +51,6 @@ from ..bulk import (
 )
 from ..bulk.booking import POSTGRES_SCHEMES
 from ..client import DEFAULT_BASE_URL, ENV_ALLOW_HTTP, ENV_BASE_URL, XportcnClient
-from ..converter import from_wire
 from ..credentials import ENV_ACCESS_KEY, ENV_ACCESS_SECRET, ENV_USER_ID, Credentials
 from ..errors import (
     AuthenticationError,
@@ -65,6 +64,7 @@ from ..ratelimit import SharedRateLimiter
 from ..sandbox import serve
 from ..sandbox.cli import add_fault_arguments, faults_from_args, latency_from_args
 from ..transports import Timeout
+from ..wire import from_wire
 from . import loop
 from .display import open_progress, print_table, quiet_stdout
 from .pipe import is_regular, pipe_lines

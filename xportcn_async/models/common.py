@@ -7,7 +7,7 @@ from typing import Any
 
 import attrs
 
-from ..converter import country_code, extras_field, request_id_field, wire_field
+from ..wire.fields import country_code, extras_field, request_id_field, wire_field
 
 
 @attrs.frozen(kw_only=True)

@@ -6,8 +6,7 @@ from typing import Any
 
 import attrs
 
-from ..converter import extras_field, non_empty, request_id_field, wire_field
-from .ka import tolerant
+from ..wire.fields import extras_field, non_empty, request_id_field, tolerant, wire_field
 
 
 @attrs.frozen(kw_only=True)

@@ -8,7 +8,7 @@ from typing import Any
 
 import attrs
 
-from ..converter import extras_field, non_empty, positive, request_id_field, wire_field
+from ..wire.fields import extras_field, non_empty, positive, request_id_field, wire_field
 from .common import FreightInfo, Money, ReceiverAddress
 
 # -- requests -----------------------------------------------------------------------------

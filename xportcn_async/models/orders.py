@@ -1,6 +1,6 @@
 """KA orders (API.md §4.5): preview → create → pay → detail / logistics, and the order list.
 
-Amounts are :class:`~xportcn_async.models.ka.Fen` (integer fen with an exact ``.yuan``).
+Amounts are :class:`~xportcn_async.models.Fen` (integer fen with an exact ``.yuan``).
 The preview's shape is documented; the create, pay, list, detail and logistics results
 are **inferred** (their fields are optional, and everything else stays in ``extras``).
 """
@@ -12,8 +12,16 @@ from typing import Any
 
 import attrs
 
-from ..converter import extras_field, non_empty, positive, request_id_field, wire_field
-from .ka import ChinaTime, Fen, Number, OrderStatus, PayStatus, page_is_last, tolerant
+from ..wire.fields import (
+    extras_field,
+    non_empty,
+    positive,
+    request_id_field,
+    tolerant,
+    wire_field,
+)
+from ..wire.types import ChinaTime, Fen, Number
+from .ka import OrderStatus, PayStatus, page_is_last
 
 # -- requests -------------------------------------------------------------------------------
 
@@ -117,7 +125,7 @@ class OrderLogisticsRequest:
     extras: dict[str, Any] = extras_field()
 
 
-# -- results (inner models first: see ``tolerant``) -----------------------------------------
+# -- results ---------------------------------------------------------------------------------
 
 
 @tolerant

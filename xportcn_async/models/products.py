@@ -13,8 +13,16 @@ from typing import Any
 
 import attrs
 
-from ..converter import extras_field, non_empty, positive, request_id_field, wire_field
-from .ka import Fen, SearchFilters, SearchSort, page_is_last, tolerant
+from ..wire.fields import (
+    extras_field,
+    non_empty,
+    positive,
+    request_id_field,
+    tolerant,
+    wire_field,
+)
+from ..wire.types import Fen, SearchFilters, SearchSort
+from .ka import page_is_last
 
 
 def _image_repr(value: str | None) -> str:
@@ -137,7 +145,7 @@ class ProductPoolRequest:
     extras: dict[str, Any] = extras_field()
 
 
-# -- results (inner models first: see ``tolerant``) -----------------------------------------
+# -- results ---------------------------------------------------------------------------------
 
 
 @tolerant

@@ -13,8 +13,8 @@ from typing import Any
 
 import attrs
 
-from ..converter import extras_field, non_empty, request_id_field, wire_field
-from .ka import NumberOrText, tolerant
+from ..wire.fields import extras_field, non_empty, request_id_field, tolerant, wire_field
+from ..wire.types import NumberOrText
 
 
 @tolerant

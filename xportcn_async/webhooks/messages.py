@@ -23,9 +23,9 @@ from typing import Any, TypeVar
 
 import attrs
 
-from ..converter import WireValueError, converter, extras_field, integer, shown, wire_field
 from ..errors import XportcnError
-from ..models.ka import ChinaTime, Fen, OpenEnum, OpenIntEnum, OrderStatus, PayStatus, tolerant
+from ..models import ChinaTime, Fen, OpenEnum, OpenIntEnum, OrderStatus, PayStatus
+from ..wire import WireValueError, converter, extras_field, integer, shown, tolerant, wire_field
 
 
 class MalformedMessageError(XportcnError, ValueError):

@@ -12,8 +12,8 @@ import json
 from typing import Any
 
 from ...models import OrderStatus, PayStatus
-from ...models.ka import parse_china_time
 from ...webhooks import MessageType
+from ...wire import parse_china_time
 from .. import checks as c
 from ..registry import SandboxError, operation
 from ..state import SandboxState

@@ -22,8 +22,8 @@ from typing import Any
 import attrs
 
 from ...models import CHINA_TZ, OrderStatus, PayStatus
-from ...models.ka import format_china_time
 from ...webhooks import MessagePlatform, MessageType
+from ...wire import format_china_time
 from ..core import Sandbox
 from ..state import SandboxState
 
