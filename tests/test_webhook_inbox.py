@@ -7,8 +7,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import sqlite3
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,8 @@ from xportcn_async.webhooks import (
     parse_message,
     retry_delay,
 )
+from xportcn_async.webhooks import dispatcher as dispatcher_module
+from xportcn_async.webhooks.inbox import now as inbox_now
 
 PATH = "/xportcn/messages"
 T0 = 1_800_000_000.0  # the contract tests pass their own clock
@@ -430,3 +433,207 @@ async def test_sandbox_pushes_create_pay_and_cancel_through_a_durable_inbox(
         ],
         key=str,
     )
+
+
+# -- found in review: double handling, stuck leases, 503s, retention ----------------------------
+
+
+async def wait_for_condition(check: Callable[[], Awaitable[bool]]) -> None:
+    while not await check():  # noqa: ASYNC110 (polling the store)
+        await asyncio.sleep(0.01)
+
+
+async def test_a_lease_that_expired_under_a_running_handler_does_not_start_it_twice(
+    inbox: Inbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = [T0]
+    monkeypatch.setattr(dispatcher_module, "now", lambda: clock[0])
+    started: list[str | None] = []
+    release = asyncio.Event()
+
+    async def slow(message: Message) -> None:
+        started.append(message.order_id)  # type: ignore[attr-defined]
+        await release.wait()
+
+    dispatcher = Dispatcher(inbox, slow, lease=30, poll_interval=0.01)
+    await add(inbox, push("O1"), now=T0)
+    await dispatcher.start()
+    try:
+        await wait_for_condition(lambda: _true(bool(started)))
+        [stored] = await inbox.list()
+        clock[0] = T0 + 100  # the renewal came too late: the lease expired, the handler runs on
+        dispatcher.wake()
+
+        async def claimed_again() -> bool:
+            again = await inbox.get(stored.id)
+            return again is not None and again.attempts == 2
+
+        await wait_for_condition(claimed_again)
+        for _ in range(5):
+            await asyncio.sleep(0)  # a second handler, if one was started, runs now
+        assert started == ["O1"]
+        release.set()
+        await dispatcher.join()
+    finally:
+        await dispatcher.aclose()
+    assert started == ["O1"] and dispatcher.handled == 1
+    assert (await inbox.get(stored.id)).status is MessageStatus.DONE  # type: ignore[union-attr]
+
+
+async def _true(value: bool) -> bool:
+    return value
+
+
+async def test_a_second_sqlite_dispatcher_leaves_a_live_ones_leases_alone(tmp_path: Path) -> None:
+    path = tmp_path / "inbox.sqlite3"
+    first, second = SQLiteInbox(path), SQLiteInbox(path)  # two processes' connections
+    started: list[str | None] = []
+    release = asyncio.Event()
+
+    async def slow(message: Message) -> None:
+        started.append(message.order_id)  # type: ignore[attr-defined]
+        await release.wait()
+
+    await first.open()
+    await second.open()
+    a, b = Dispatcher(first, slow), Dispatcher(second, slow)
+    try:
+        await add(first, push("O1"), now=inbox_now())
+        await a.start()
+        await wait_for_condition(lambda: _true(bool(started)))
+        await b.start()  # "recovering" what it takes for a crashed predecessor's leases
+        assert await second.claim("probe", 10, lease=30, now=inbox_now()) == []
+        release.set()
+        await a.join()
+    finally:
+        await b.aclose()
+        await a.aclose()
+        await first.aclose()
+        await second.aclose()
+    assert started == ["O1"]
+
+
+async def test_a_crashed_sqlite_dispatchers_leases_are_recovered_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "inbox.sqlite3"
+    crashed = SQLiteInbox(path)
+    await crashed.open()
+    await add(crashed, push("O1"), now=inbox_now())
+    [held] = await crashed.claim("crashed", 1, lease=3600, now=inbox_now())
+    await crashed.aclose()  # the process is gone: its lock with it, its lease still stored
+    handled: list[int] = []
+
+    async def handler(message: Message) -> None:
+        handled.append(1)
+
+    restarted = SQLiteInbox(path)
+    await restarted.open()
+    dispatcher = Dispatcher(restarted, handler)
+    try:
+        await dispatcher.start()
+        await dispatcher.join()
+    finally:
+        await dispatcher.aclose()
+        await restarted.aclose()
+    assert handled == [1] and held.lease_owner == "crashed"
+
+
+async def test_a_locked_or_full_sqlite_file_is_answered_503_never_200(tmp_path: Path) -> None:
+    path = tmp_path / "inbox.sqlite3"
+    inbox = SQLiteInbox(path, busy_timeout=0.05)
+    app = create_webhook_app(None, inbox=inbox)
+    big = json.loads(push("O2"))
+    big["messageBody"] = json.dumps({"orderId": "O2", "note": "x" * 40_000})
+    async with running_app(app) as url, aiohttp.ClientSession() as session:
+
+        async def post(body: bytes) -> int:
+            async with session.post(url, data=body) as response:
+                return response.status
+
+        blocker = sqlite3.connect(path, isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")  # `xportcn webhooks inbox replay` holding the file
+        assert await post(push("O1")) == 503
+        blocker.execute("ROLLBACK")
+        blocker.close()
+        assert await post(push("O1")) == 200
+
+        def fill_the_disk(db: sqlite3.Connection) -> None:
+            (pages,) = db.execute("PRAGMA page_count").fetchone()
+            db.execute(f"PRAGMA max_page_count = {pages}")
+
+        await inbox._run(lambda: fill_the_disk(inbox._conn()))
+        assert await post(json.dumps(big).encode()) == 503
+        await inbox._run(lambda: inbox._conn().execute("PRAGMA max_page_count = 1000000"))
+        assert await post(json.dumps(big).encode()) == 200
+    assert app[RECEIVER_KEY].stats.refused == 2
+    check = SQLiteInbox(path)
+    await check.open()
+    try:
+        assert len(await check.list()) == 2
+    finally:
+        await check.aclose()
+    await inbox.aclose()
+
+
+async def test_done_messages_are_kept_seven_days_then_pruned_and_nothing_else_is(
+    inbox: Inbox,
+) -> None:
+    day = 86_400.0
+    t = inbox_now()
+    for n in range(4):
+        await add(inbox, push(f"O{n}"), now=t - 30 * day)
+    old_done, young_done, dead, in_flight = await inbox.claim(
+        "A", 4, lease=60 * day, now=t - 30 * day
+    )
+    await inbox.complete("A", old_done.id, t - 8 * day)
+    await inbox.complete("A", young_done.id, t - 6 * day)
+    await inbox.retry_later("A", dead.id, "x", t - 29 * day, dead=True)
+
+    async def handler(message: Message) -> None:
+        pass
+
+    dispatcher = Dispatcher(inbox, handler, recover_leases=False)
+    assert dispatcher.retention == 7 * day
+    await dispatcher.start()  # prunes at once, then every prune_interval
+    try:
+        await wait_for_condition(lambda: _gone(inbox, old_done.id))
+    finally:
+        await dispatcher.aclose()
+    kept = {m.id: m.status for m in await inbox.list()}
+    assert old_done.id not in kept
+    assert kept[young_done.id] is MessageStatus.DONE and kept[dead.id] is MessageStatus.DEAD
+    assert in_flight.id in kept  # still leased (for 60 days): never pruned
+    assert len(kept) == 3
+
+
+async def _gone(inbox: Inbox, id: int) -> bool:
+    return await inbox.get(id) is None
+
+
+def test_a_failed_renewal_is_retried_before_the_leases_run_out() -> None:
+    dispatcher = Dispatcher(MemoryInbox(), _no_op, lease=30.0, poll_interval=1.0)
+    renew_period = dispatcher.lease / 3
+    pauses = [dispatcher._pause_after_failure(n, renew_period) for n in range(1, 10)]
+    assert max(pauses) <= renew_period
+    # The other steps keep their back-off (up to 30 s) while the store is down.
+    assert dispatcher._pause_after_failure(9, None) == 30.0
+
+
+async def _no_op(message: Message) -> None:
+    pass
+
+
+async def test_an_unreadable_message_whose_outcome_cannot_be_stored_is_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    class DownInbox(MemoryInbox):
+        async def retry_later(
+            self, owner: str, id: int, error: str, at: float, *, dead: bool
+        ) -> bool:
+            raise OSError(28, "No space left on device")
+
+    inbox = DownInbox()
+    await inbox.add("k", "ORDER_PAY_SUCCESS", b"not JSON (stored by an older parser)", 0)
+    [stored] = await inbox.claim("A", 1, lease=30, now=0)
+    dispatcher = Dispatcher(inbox, _no_op)
+    await dispatcher._handle(stored)  # raised the OSError, unlogged, before the fix
+    assert "could not record message 1's outcome" in caplog.text

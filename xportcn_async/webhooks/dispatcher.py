@@ -158,10 +158,16 @@ class Dispatcher:
             except Exception:
                 failures += 1
                 logger.exception("xportcn inbox: %s failed", getattr(step, "__name__", step))
-                await asyncio.sleep(min(30.0, self.poll_interval * 2 ** min(failures, 5)))
+                await asyncio.sleep(self._pause_after_failure(failures, every))
                 continue
             if every is not None:
                 await asyncio.sleep(every)
+
+    def _pause_after_failure(self, failures: int, every: float | None) -> float:
+        """Seconds before trying a failed step again: a back-off, but never longer than the
+        step's own period, so that a renewal retries in time to keep its leases."""
+        pause: float = min(30.0, self.poll_interval * 2 ** min(failures, 5))
+        return pause if every is None else min(pause, every)
 
     async def _dispatch_once(self) -> None:
         assert self._wakeup is not None
@@ -171,6 +177,10 @@ class Dispatcher:
             self._wakeup.clear()
             claimed = list(await self.inbox.claim(self.owner, free, self.lease, now()))
             for stored in claimed:
+                if stored.id in self._running:
+                    # Its lease ran out under a handler still running here (renewed too
+                    # late); the claim renewed it. Never start the handler a second time.
+                    continue
                 task = asyncio.create_task(self._handle(stored))
                 self._running[stored.id] = task
                 task.add_done_callback(functools.partial(self._done, stored.id))
@@ -191,8 +201,11 @@ class Dispatcher:
         try:
             message: Message = stored.message()
         except MalformedMessageError as exc:  # stored by an older parser
-            await self.inbox.retry_later(
-                self.owner, stored.id, f"unreadable: {exc}", now(), dead=True
+            await self._record(
+                self.inbox.retry_later(
+                    self.owner, stored.id, f"unreadable: {exc}", now(), dead=True
+                ),
+                stored,
             )
             return
         try:

@@ -1,9 +1,9 @@
 """The SQLite inbox: one file, stdlib ``sqlite3``, for a single receiver.
 
-All database work runs on one thread of its own with one connection, in WAL mode. Pushes
+All database work runs on one thread of its own with one connection, in WAL mode. Writes
 that arrive together are committed together (group commit): one transaction, one fsync, for
-however many pushes are waiting, so that acknowledgements stay fast under load even with
-``synchronous=FULL``.
+however many pushes, claims and outcomes are waiting, so that acknowledgements stay fast under
+load even with ``synchronous=FULL`` (a push is never answered before its transaction commits).
 
 Durability (``synchronous``):
 
@@ -17,6 +17,8 @@ Durability (``synchronous``):
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 import sqlite3
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -25,7 +27,18 @@ from typing import Any, Literal, TypeVar
 
 from .inbox import InboxStats, MessageStatus, StoredMessage
 
+try:
+    import fcntl
+except ImportError:  # Windows: no leases lock (see SQLiteInbox)
+    fcntl = None  # type: ignore[assignment]
+
 T = TypeVar("T")
+_Op = Callable[[sqlite3.Connection], T]
+"""A write, run on the inbox's thread inside a transaction."""
+
+logger = logging.getLogger("xportcn_async.webhooks")
+
+_PRUNE_CHUNK = 1000
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS xportcn_inbox (
@@ -74,6 +87,12 @@ class SQLiteInbox:
     ``synchronous`` is ``"FULL"`` (survives power cuts) or ``"NORMAL"`` (survives process
     crashes only); see the module docs. ``busy_timeout`` is how long a write waits for another
     process (such as ``xportcn webhooks inbox replay``) holding the file.
+
+    Several processes may dispatch from one file (claims are atomic), but a dispatcher only
+    takes back the leases left in the file (:meth:`release_all`) when no other process is
+    dispatching from it: each process that claims holds a shared lock on ``<file>-leases.lock``
+    until it closes the inbox (the kernel drops it when the process dies). Where ``fcntl`` does
+    not exist (Windows) there is no such lock: run one dispatcher per file there.
     """
 
     shared = False
@@ -92,8 +111,9 @@ class SQLiteInbox:
         self.busy_timeout = busy_timeout
         self._executor: ThreadPoolExecutor | None = None
         self._db: sqlite3.Connection | None = None
-        self._adds: list[tuple[str, str, bytes, float, asyncio.Future[bool]]] = []
+        self._writes: list[tuple[_Op[Any], asyncio.Future[Any]]] = []
         self._flush_task: asyncio.Task[None] | None = None
+        self._lease_lock: int | None = None  # the file descriptor of <file>-leases.lock
 
     def __repr__(self) -> str:
         return f"SQLiteInbox({str(self.path)!r}, synchronous={self.synchronous!r})"
@@ -104,7 +124,8 @@ class SQLiteInbox:
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
     def _conn(self) -> sqlite3.Connection:
-        assert self._db is not None
+        if self._db is None:
+            raise RuntimeError("the inbox is closed")
         return self._db
 
     async def open(self) -> None:
@@ -144,97 +165,142 @@ class SQLiteInbox:
         if self._db is not None:
             self._db.close()
             self._db = None
+        if self._lease_lock is not None:
+            os.close(self._lease_lock)  # after the connection: no lease is left behind unlocked
+            self._lease_lock = None
 
-    # -- writes ---------------------------------------------------------------------------
+    # -- writes: group commit ---------------------------------------------------------------
 
-    async def add(self, key: str, message_type: str, body: bytes, now: float) -> bool:
-        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._adds.append((key, message_type, body, now, future))
+    async def _write(self, op: _Op[T]) -> T:
+        """Run ``op`` in the next transaction. Every write waiting while a transaction
+        commits goes into the next one: one commit (one fsync with FULL) for all of them,
+        whether they are pushes being acknowledged or the dispatcher's claims and outcomes."""
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._writes.append((op, future))
         if self._flush_task is None:
             self._flush_task = asyncio.get_running_loop().create_task(self._flush())
         return await future
 
     async def _flush(self) -> None:
-        """Commit every waiting push in one transaction, until none is waiting."""
+        """Commit the waiting writes in one transaction, until none is waiting."""
+        batch: list[tuple[_Op[Any], asyncio.Future[Any]]] = []
         try:
-            while self._adds:
-                batch, self._adds = self._adds, []
+            while self._writes:
+                batch, self._writes = self._writes, []
                 try:
-                    added = await self._run(self._insert, [entry[:4] for entry in batch])
+                    results = await self._run(self._transaction, [op for op, _ in batch])
                 except Exception as exc:
-                    for *_, future in batch:
+                    for _, future in batch:
                         if not future.done():
                             future.set_exception(exc)
                 else:
-                    for (*_, future), new in zip(batch, added, strict=True):
+                    for (_, future), result in zip(batch, results, strict=True):
                         if not future.done():
-                            future.set_result(new)
+                            future.set_result(result)
+        except BaseException:  # cancelled: no waiting write may hang
+            for _, future in (*batch, *self._writes):
+                if not future.done():
+                    future.set_exception(RuntimeError("the inbox's writer was cancelled"))
+            self._writes = []
+            raise
         finally:
             self._flush_task = None
 
-    def _insert(self, rows: list[tuple[str, str, bytes, float]]) -> list[bool]:
+    def _transaction(self, ops: list[_Op[Any]]) -> list[Any]:
         db = self._conn()
-        added = []
         db.execute("BEGIN IMMEDIATE")
         try:
-            for key, message_type, body, now in rows:
-                cursor = db.execute(
-                    "INSERT INTO xportcn_inbox (key, message_type, body, received_at, "
-                    "next_attempt_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
-                    (key, message_type, body, now, now),
-                )
-                added.append(cursor.rowcount == 1)
+            results = [op(db) for op in ops]
             db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            if db.in_transaction:  # SQLite may have rolled back already (disk full, I/O error)
+                db.execute("ROLLBACK")
             raise
-        return added
+        return results
 
-    def _write(self, sql: str, params: Sequence[Any]) -> int:
-        return self._conn().execute(sql, params).rowcount
+    async def add(self, key: str, message_type: str, body: bytes, now: float) -> bool:
+        def insert(db: sqlite3.Connection) -> bool:
+            cursor = db.execute(
+                "INSERT INTO xportcn_inbox (key, message_type, body, received_at, "
+                "next_attempt_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
+                (key, message_type, body, now, now),
+            )
+            return cursor.rowcount == 1
+
+        return await self._write(insert)
+
+    async def _changes(self, sql: str, params: Sequence[Any]) -> int:
+        return await self._write(lambda db: db.execute(sql, params).rowcount)
 
     async def claim(
         self, owner: str, limit: int, lease: float, now: float
     ) -> Sequence[StoredMessage]:
-        return await self._run(self._claim, owner, limit, lease, now)
+        if self._lease_lock is None:
+            await self._run(self._lock_leases, False)
 
-    def _claim(self, owner: str, limit: int, lease: float, now: float) -> list[StoredMessage]:
-        # One statement: SQLite has one writer at a time, so no two owners get one message.
-        rows = (
-            self._conn()
-            .execute(
+        def update(db: sqlite3.Connection) -> list[Any]:
+            # One statement in a write transaction: no two owners get one message.
+            return db.execute(
                 f"UPDATE xportcn_inbox SET lease_owner = ?, lease_until = ?, "
                 f"attempts = attempts + 1 WHERE id IN (SELECT id FROM xportcn_inbox "
                 f"WHERE status = 'pending' AND next_attempt_at <= ? "
                 f"AND (lease_until IS NULL OR lease_until < ?) "
                 f"ORDER BY next_attempt_at, id LIMIT ?) RETURNING {_COLUMNS}",
                 (owner, now + lease, now, now, limit),
-            )
-            .fetchall()
-        )
+            ).fetchall()
+
+        rows = await self._write(update)
         return sorted((_row(r) for r in rows), key=lambda m: (m.next_attempt_at, m.id))
+
+    def _lock_leases(self, exclusive: bool) -> bool:
+        """Hold ``<file>-leases.lock``: shared (blocking), or exclusive if no other process
+        holds it (``False`` when one does). Outside any transaction, so that it never waits
+        for a process that waits for the database."""
+        if fcntl is None:
+            return True
+        if self._lease_lock is None:
+            lock_path = f"{self.path}-leases.lock"
+            self._lease_lock = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        if not exclusive:
+            fcntl.flock(self._lease_lock, fcntl.LOCK_SH)
+            return True
+        try:
+            fcntl.flock(self._lease_lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fcntl.flock(self._lease_lock, fcntl.LOCK_SH)
+            return False
+        return True
 
     async def renew(self, owner: str, ids: Sequence[int], until: float) -> None:
         if ids:
             marks = ",".join("?" * len(ids))
-            await self._run(
-                self._write,
+            await self._changes(
                 f"UPDATE xportcn_inbox SET lease_until = ? WHERE status = 'pending' "
                 f"AND lease_owner = ? AND id IN ({marks})",
                 (until, owner, *ids),
             )
 
     async def release_all(self) -> None:
-        await self._run(
-            self._write,
-            "UPDATE xportcn_inbox SET lease_owner = NULL, lease_until = NULL "
-            "WHERE status = 'pending' AND lease_owner IS NOT NULL",
-            (),
-        )
+        """Drop every lease, unless another process is dispatching from the file (it holds
+        the leases lock): then the leases of a crashed predecessor run out instead."""
+        if not await self._run(self._lock_leases, True):
+            logger.info(
+                "xportcn inbox %s: another process is dispatching from it; leases left in it "
+                "are taken over when they expire",
+                self.path,
+            )
+            return
+        try:
+            await self._changes(
+                "UPDATE xportcn_inbox SET lease_owner = NULL, lease_until = NULL "
+                "WHERE status = 'pending' AND lease_owner IS NOT NULL",
+                (),
+            )
+        finally:
+            await self._run(self._lock_leases, False)  # down to shared, for this process's claims
 
     async def complete(self, owner: str, id: int, now: float) -> bool:
-        changed = await self._run(
-            self._write,
+        changed = await self._changes(
             "UPDATE xportcn_inbox SET status = 'done', finished_at = ?, lease_owner = NULL, "
             "lease_until = NULL WHERE id = ? AND status = 'pending' AND lease_owner = ?",
             (now, id, owner),
@@ -242,8 +308,7 @@ class SQLiteInbox:
         return changed == 1
 
     async def retry_later(self, owner: str, id: int, error: str, at: float, *, dead: bool) -> bool:
-        changed = await self._run(
-            self._write,
+        changed = await self._changes(
             "UPDATE xportcn_inbox SET status = ?, next_attempt_at = ?, last_error = ?, "
             "finished_at = ?, lease_owner = NULL, lease_until = NULL "
             "WHERE id = ? AND status = 'pending' AND lease_owner = ?",
@@ -252,8 +317,7 @@ class SQLiteInbox:
         return changed == 1
 
     async def replay(self, id: int, now: float) -> bool:
-        changed = await self._run(
-            self._write,
+        changed = await self._changes(
             "UPDATE xportcn_inbox SET status = 'pending', attempts = 0, next_attempt_at = ?, "
             "finished_at = NULL WHERE id = ? AND status IN ('dead', 'done')",
             (now, id),
@@ -261,22 +325,28 @@ class SQLiteInbox:
         return changed == 1
 
     async def replay_dead(self, now: float) -> int:
-        return await self._run(
-            self._write,
+        return await self._changes(
             "UPDATE xportcn_inbox SET status = 'pending', attempts = 0, next_attempt_at = ?, "
             "finished_at = NULL WHERE status = 'dead'",
             (now,),
         )
 
     async def delete(self, id: int) -> bool:
-        return await self._run(self._write, "DELETE FROM xportcn_inbox WHERE id = ?", (id,)) == 1
+        return await self._changes("DELETE FROM xportcn_inbox WHERE id = ?", (id,)) == 1
 
     async def prune(self, done_before: float) -> int:
-        return await self._run(
-            self._write,
-            "DELETE FROM xportcn_inbox WHERE status = 'done' AND finished_at < ?",
-            (done_before,),
-        )
+        """In transactions of at most ``_PRUNE_CHUNK`` rows, so that the pushes arriving
+        meanwhile are not held up by one long delete."""
+        pruned = 0
+        while True:
+            chunk = await self._changes(
+                "DELETE FROM xportcn_inbox WHERE id IN (SELECT id FROM xportcn_inbox "
+                "WHERE status = 'done' AND finished_at < ? LIMIT ?)",
+                (done_before, _PRUNE_CHUNK),
+            )
+            pruned += chunk
+            if chunk < _PRUNE_CHUNK:
+                return pruned
 
     # -- reads ----------------------------------------------------------------------------
 
