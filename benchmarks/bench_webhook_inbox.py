@@ -159,11 +159,19 @@ async def _admin(url: str, statement: str) -> None:
         await connection.close()
 
 
+def _cpus(text: str | None) -> set[int] | None:
+    return None if text is None else {int(c) for c in text.split(",")}
+
+
 def _measure(inbox: str, synchronous: str, args: argparse.Namespace) -> dict[str, Any]:
     port = _free_port()
+    receiver_cpus = _cpus(args.receiver_cpus)
     process = subprocess.Popen(
         [sys.executable, __file__, "--serve", inbox, str(port), synchronous],
         stdout=subprocess.PIPE,
+        preexec_fn=None
+        if receiver_cpus is None
+        else lambda: os.sched_setaffinity(0, receiver_cpus),
     )
     try:
         assert process.stdout is not None and process.stdout.readline() == b"ready\n"
@@ -188,7 +196,15 @@ def main() -> None:
     parser.add_argument("--flat-seconds", type=float, default=5.0)
     parser.add_argument("--smoke", action="store_true", help="tiny loads: check it runs")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument(
+        "--receiver-cpus", help="pin the receivers to these CPUs (comma-separated, Linux)"
+    )
+    parser.add_argument("--client-cpus", help="pin the load generator to these CPUs")
     args = parser.parse_args()
+    client_cpus = _cpus(args.client_cpus)
+    if client_cpus is not None:
+        os.sched_setaffinity(0, client_cpus)
+    load_before = os.getloadavg()
     if args.smoke:
         args.rate, args.seconds, args.concurrency, args.flat_seconds = 50.0, 0.5, 4, 0.5
 
@@ -211,12 +227,16 @@ def main() -> None:
         if admin:
             asyncio.run(_admin(admin, f'DROP DATABASE "{database}" WITH (FORCE)'))
 
+    load = {"before": load_before, "after": os.getloadavg()}
     if args.json:
-        print(json.dumps(results, indent=2))
+        print(json.dumps({"load_average": load, "results": results}, indent=2))
         return
     print(
         f"paced {args.rate:g} pushes/s for {args.seconds:g} s; flat out {args.concurrency} "
-        f"clients for {args.flat_seconds:g} s; {os.cpu_count()} CPUs"
+        f"clients for {args.flat_seconds:g} s; {os.cpu_count()} CPUs; receivers on CPUs "
+        f"{args.receiver_cpus or 'any'}, load generator on {args.client_cpus or 'any'}; "
+        f"load average (1, 5, 15 min) before {_loads(load_before)}, after "
+        f"{_loads(load['after'])}"
     )
     print(f"{'receiver':<22}{'p50 ms':>8}{'p99 ms':>8}{'max ms':>8}{'failed':>8}{'flat/s':>9}")
     base = results["memory (not durable)"]["accepted_per_s"]
@@ -227,6 +247,10 @@ def main() -> None:
         )
     if not admin:
         print("PostgreSQL: not measured (set XPORTCN_BENCH_POSTGRES_URL)")
+
+
+def _loads(values: tuple[float, float, float]) -> str:
+    return " ".join(f"{v:.1f}" for v in values)
 
 
 if __name__ == "__main__":
