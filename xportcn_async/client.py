@@ -152,8 +152,8 @@ class XportcnClient:
       :class:`PlainHTTPWarning`.
     - ``transport``: a transport instance (yours to close), or the name of one for the client
       to build and close: ``"aiohttp"`` (:class:`AiohttpTransport`) or ``"reqwest"``
-      (:class:`~xportcn_async.transports.reqwest.ReqwestTransport`, from the ``fast``
-      extra). Defaults to ``$XPORTCN_TRANSPORT``, else ``"aiohttp"``.
+      (:class:`ReqwestTransport`, from the ``fast`` extra). Defaults to
+      ``$XPORTCN_TRANSPORT``, else ``"aiohttp"``.
     - ``timeout``: a :class:`Timeout` or total seconds, per attempt.
     - ``retry``: a :class:`RetryPolicy`; ``max_retries``: a shortcut that replaces its
       ``max_retries`` (``0`` turns retries off).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import enum
 import json
@@ -114,12 +115,12 @@ def _parse(body: bytes) -> Any:
     """The body's JSON value, or ``_NOT_JSON``: not UTF-8 JSON, nested deeper than
     :data:`MAX_JSON_DEPTH`, or holding a number no float can hold (``1e400``; ``NaN`` and
     ``Infinity`` are not JSON at all)."""
+    doc: Any = _NOT_JSON
     fast_loads = wirejson.fast_loads  # orjson, when installed and not turned off
-    try:
-        if fast_loads is None:
-            raise ValueError
-        doc = fast_loads(body)
-    except (ValueError, RecursionError):  # where orjson may differ: the standard library
+    if fast_loads is not None:
+        with contextlib.suppress(ValueError, RecursionError):  # where it may differ
+            doc = fast_loads(body)
+    if doc is _NOT_JSON:  # the standard library decides
         try:
             doc = json.loads(body, parse_constant=_refuse, parse_float=_finite_float)
         except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
