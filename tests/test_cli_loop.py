@@ -7,6 +7,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -70,3 +71,15 @@ def test_a_sandbox_booking_run_on_uvloop_with_each_transport(
     ]
     assert len(results) == 5 and all(r["status"] == "booked" for r in results)
     assert seen == ["uvloop"]
+
+
+def test_a_booking_run_on_uvloop_outside_the_main_thread(tmp_path: Path) -> None:
+    # No Ctrl-C handling there (uvloop refuses signal handlers with ValueError, asyncio with
+    # RuntimeError), but the run itself works: an application may run the CLI in a thread.
+    orders = tmp_path / "orders.jsonl"
+    orders.write_text("".join(example_lines(3)), encoding="utf-8")
+    with ThreadPoolExecutor(1) as thread:
+        code = thread.submit(main, ["book", str(orders), "--sandbox", "--fresh"]).result()
+    assert code == 0
+    lines = orders.with_suffix(".results.jsonl").read_text().splitlines()
+    assert [json.loads(line)["status"] for line in lines] == ["booked"] * 3
