@@ -77,3 +77,17 @@ def test_the_reqwest_transport_is_a_side() -> None:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     assert "SDK book_many, reqwest" in done.stdout
+
+
+def test_the_workers_benchmark_smoke_mode_runs_to_the_end(postgres_url: str) -> None:
+    script = str(BENCHMARKS / "bench_workers.py")
+    done = subprocess.run(
+        [sys.executable, script, "--smoke", "--postgres-url", postgres_url],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "smoke mode" in done.stdout
+    for text in ("of the bound", "PostgreSQL", "JSONL", "per booking"):
+        assert text in done.stdout, done.stdout
