@@ -254,6 +254,18 @@ def test_no_private_imports(scope: str) -> None:
 LAYERS = {
     # module (and its submodules): what it must not import (nor their submodules)
     "xportcn_async.hooks": ("xportcn_async",),
+    "xportcn_async._core": (
+        "xportcn_async.client",
+        "xportcn_async.resources",
+        "xportcn_async.transports",
+        "xportcn_async.hooks",
+        "xportcn_async.batch",
+        "xportcn_async.bulk",
+        "xportcn_async.webhooks",
+        "xportcn_async.sandbox",
+        "xportcn_async.cli",
+        "xportcn_async.commands",
+    ),
     "xportcn_async.batch": (
         "xportcn_async.client",
         "xportcn_async.resources",
@@ -316,6 +328,56 @@ def test_models_are_plain_declarations() -> None:
     assert {e.target for e in PACKAGE.imports if in_scope(e.importer, "xportcn_async.models")} >= {
         *MODEL_VOCABULARY[:2]
     }
+
+
+IO_LIBRARIES = ("aiohttp", "asyncio", "socket", "ssl", "selectors", "threading")
+"""What the sans-I/O core (``xportcn_async._core``) never imports, directly or through the
+package modules it imports."""
+
+
+def external_imports(module: str) -> set[str]:
+    """The top-level names of the libraries ``module``'s source imports (not the package's
+    own modules)."""
+    root = Path(xportcn_async.__file__).parent
+    parts = module.split(".")[1:]
+    path = root.joinpath(*parts)
+    path = path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module.split(".")[0])
+    return found - {"xportcn_async"}
+
+
+def reached_from(scope: str) -> set[str]:
+    """The package modules that importing ``scope``'s modules runs, ``scope`` included."""
+    edges: dict[str, set[str]] = {}
+    for edge in PACKAGE.imports:
+        edges.setdefault(edge.importer, set()).add(edge.target)
+    seen = {m for m in PACKAGE.modules if in_scope(m, scope)}
+    todo = list(seen)
+    while todo:
+        for target in edges.get(todo.pop(), ()):
+            if target not in seen:
+                seen.add(target)
+                todo.append(target)
+    return seen
+
+
+def test_the_core_does_no_io() -> None:
+    """The core, and everything it imports from the package, imports no HTTP client, event
+    loop, socket or thread library: it can be run and tested on plain values."""
+    reached = reached_from("xportcn_async._core")
+    assert "xportcn_async._core.codec" in reached and "xportcn_async.wire.convert" in reached
+    wrong = {m: sorted(external_imports(m) & set(IO_LIBRARIES)) for m in sorted(reached)}
+    assert {m: libs for m, libs in wrong.items() if libs} == {}
+
+
+def test_the_io_check_sees_io() -> None:
+    assert {"aiohttp", "asyncio"} <= external_imports("xportcn_async.transports.aiohttp")
+    assert "asyncio" in external_imports("xportcn_async.client")
 
 
 def test_the_walker_sees_the_package() -> None:

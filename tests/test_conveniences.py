@@ -12,6 +12,8 @@ from collections.abc import Iterator
 import pytest
 
 from xportcn_async import (
+    AttemptHooks,
+    AttemptResponse,
     Booking,
     ConfigurationError,
     Credentials,
@@ -153,6 +155,36 @@ async def test_with_raw_response_counts_the_attempts_of_a_retried_call(
             envelope=EnvelopeStyle.LOGISTICS,
         )
     assert (raw.status, raw.attempts, raw.headers["x-trace"]) == (200, 2, "t-1")
+
+
+async def test_with_raw_response_hands_the_capture_to_the_call_with_the_callers_hooks(
+    no_env: pytest.MonkeyPatch,
+) -> None:
+    """The response is captured by a hook passed to the call, not by state the client reads:
+    the caller's own hooks still run, their ``after_response`` included."""
+    ok = Response.json({"errorCode": 200, "success": True, "data": {}}, headers={"x-t": "1"})
+    transport = InMemoryTransport(script=[ok])
+    sent: list[int] = []
+    seen: list[AttemptResponse] = []
+    hooks = AttemptHooks(before_send=sent.append, after_response=seen.append)
+    async with XportcnClient(CREDS, transport=transport) as client:
+        raw = await client.with_raw_response(
+            client.call,
+            "/open/pp/logistics/itemLogisticsPrice",
+            {},
+            envelope=EnvelopeStyle.LOGISTICS,
+            hooks=hooks,
+        )
+        with pytest.raises(TypeError, match="hooks"):
+            await client.with_raw_response(no_hooks)
+    assert sent == [1] and [(a.attempt, a.status, a.headers["x-t"]) for a in seen] == [
+        (1, 200, "1")
+    ]
+    assert (raw.status, raw.attempts, raw.headers["x-t"]) == (200, 1, "1")
+
+
+async def no_hooks() -> None:
+    """A coroutine function that takes no ``hooks``: not a client call."""
 
 
 # -- plain HTTP --------------------------------------------------------------------------------

@@ -38,7 +38,7 @@ from xportcn_async import (
     from_wire,
     to_wire,
 )
-from xportcn_async.client import _result
+from xportcn_async._core.codec import read_result
 from xportcn_async.endpoints import ENDPOINTS
 from xportcn_async.envelope import Envelope, decode
 from xportcn_async.models import (
@@ -380,7 +380,7 @@ def test_a_mutated_reply_gives_the_result_or_a_malformed_response(
 ) -> None:
     body = data.draw(mutated(_load(name).get("data")))
     try:
-        result = _result(ENDPOINTS[operation], Envelope(body, "rid"))
+        result = read_result(ENDPOINTS[operation], Envelope(body, "rid"))
     except MalformedResponseError:
         return
     response = ENDPOINTS[operation].response

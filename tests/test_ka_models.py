@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from xportcn_async import ValidationError, from_wire, to_wire, validate
-from xportcn_async.client import _result
+from xportcn_async._core.codec import read_result as read_reply
 from xportcn_async.endpoints import ENDPOINTS
 from xportcn_async.envelope import Envelope
 from xportcn_async.models import (
@@ -244,11 +244,11 @@ def test_a_result_that_is_not_an_object_is_kept_whole(data: Any) -> None:
 def test_a_list_result_decodes_into_its_wrapper_and_an_object_one_too() -> None:
     preview = ENDPOINTS["orders.preview"]
     assert preview.data_key == "orders"
-    from_list = _result(preview, Envelope([{"sumPayment": 1}]))
+    from_list = read_reply(preview, Envelope([{"sumPayment": 1}]))
     assert from_list.orders[0].payment_amount == 1
-    from_object = _result(preview, Envelope({"list": [{"sumPayment": 1}]}))
+    from_object = read_reply(preview, Envelope({"list": [{"sumPayment": 1}]}))
     assert from_object.orders == [] and from_object.extras == {"list": [{"sumPayment": 1}]}
-    assert _result(preview, Envelope(None)).orders == []
+    assert read_reply(preview, Envelope(None)).orders == []
 
 
 def test_a_bad_nested_item_keeps_the_whole_list_reachable() -> None:

@@ -33,7 +33,7 @@ from .errors import (
     ValidationError,
     XportcnError,
 )
-from .hooks import AttemptHooks, RateLimiterLike
+from .hooks import AttemptHooks, AttemptResponse, RateLimiterLike
 from .models import *  # noqa: F403
 from .models import __all__ as _models_all
 from .resources import PreviewRejectedError
@@ -60,6 +60,7 @@ __all__ = [
     "APIError",
     "AiohttpTransport",
     "AttemptHooks",
+    "AttemptResponse",
     "AuthenticationError",
     "BadRequestError",
     "ClientClosedError",

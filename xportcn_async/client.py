@@ -4,23 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import logging
 import os
 import time
 import warnings
 from collections.abc import Awaitable, Callable, Mapping
-from contextvars import ContextVar
 from types import TracebackType
 from typing import Any, Generic, Literal, ParamSpec, TypeVar, overload
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 import attrs
 
-from . import inferred, wirejson
+from . import inferred
+from ._core.codec import Codec, Route, encode_body, read_result
+from ._core.envelope import Envelope, EnvelopeStyle
+from ._core.http import Request, Response, Timeout, redact
+from ._core.retry import ErrorKind, RetryPolicy, classify, decide
+from ._core.signing import DefaultSigner, Signer, Signing
 from .credentials import Credentials
 from .endpoints import ENDPOINTS, Endpoint
-from .envelope import Envelope, EnvelopeStyle, decode
 from .errors import (
     APIError,
     ClientClosedError,
@@ -29,9 +31,8 @@ from .errors import (
     OutcomeUnknownError,
     TransportError,
 )
-from .hooks import AttemptHooks
+from .hooks import AttemptHooks, AttemptResponse
 from .hooks import RateLimiterLike as RateLimiterLike  # its old home; still importable
-from .models import Acknowledgement
 from .resources import (
     AddressesResource,
     ImResource,
@@ -41,10 +42,7 @@ from .resources import (
     Resource,
     WmsResource,
 )
-from .retry import ErrorKind, RetryPolicy, classify, decide
-from .signing import DefaultSigner, Signer, Signing
-from .transports import Request, Response, Timeout, Transport, redact, transport_named
-from .wire import is_tolerant, read_result, to_wire, validate
+from .transports import Transport, transport_named
 
 DEFAULT_BASE_URL = "https://www.xportcn.com/api"
 ENV_BASE_URL = "XPORTCN_BASE_URL"
@@ -77,16 +75,6 @@ class RawResponse(Generic[T]):
     """What the call returns."""
     attempts: int
     """HTTP attempts the call took (retries included); the response is the last one's."""
-
-
-@attrs.define
-class _RawCapture:
-    response: Response | None = None
-    request_id: str | None = None
-    attempts: int = 0
-
-
-_raw_capture: ContextVar[_RawCapture | None] = ContextVar("xportcn_raw_capture", default=None)
 
 
 @attrs.frozen(kw_only=True)
@@ -192,8 +180,13 @@ class XportcnClient:
         retry = retry or RetryPolicy()
         if max_retries is not None:
             retry = attrs.evolve(retry, max_retries=max_retries)
-        self._signer: Signer = signer or DefaultSigner()
         self._rerouted = _with_paths(paths or {})
+        self._codec = Codec(
+            base_url=self.base_url,
+            credentials=self.credentials,
+            signer=signer or DefaultSigner(),
+            paths=self._rerouted,
+        )
         self._on_request = on_request
         self._on_response = on_response
         if transport is None or isinstance(transport, str):
@@ -269,24 +262,24 @@ class XportcnClient:
             raw = await client.with_raw_response(client.logistics.book, order)
             raw.status, raw.headers["content-type"], raw.request_id, raw.parsed.order_id
 
-        For a call made of several requests (``orders.preview_and_create``) it is the last
+        ``method`` must take ``hooks=`` (every client call does): the response is captured by
+        an ``after_response`` hook passed to it, added to the ``hooks`` you give, if any. For
+        a call made of several requests (``orders.preview_and_create``) it is the last
         response. Errors are raised as usual (an :class:`APIError` carries ``http_status``
         and ``request_id``)."""
-        capture = _RawCapture()
-        token = _raw_capture.set(capture)
-        try:
-            parsed = await method(*args, **kwargs)
-        finally:
-            _raw_capture.reset(token)
-        response = capture.response
-        if response is None:
+        answers: list[AttemptResponse] = []
+        given: AttemptHooks | None = kwargs.get("hooks")  # type: ignore[assignment]
+        kwargs["hooks"] = _capturing(given, answers.append)
+        parsed = await method(*args, **kwargs)
+        if not answers:
             raise ConfigurationError("with_raw_response: the call sent no request")
+        last = answers[-1]
         return RawResponse(
-            status=response.status,
-            headers=response.headers,
-            request_id=capture.request_id,
+            status=last.status,
+            headers=last.headers,
+            request_id=last.request_id,
             parsed=parsed,
-            attempts=capture.attempts,
+            attempts=last.attempt,
         )
 
     def __repr__(self) -> str:
@@ -399,7 +392,6 @@ class XportcnClient:
         hooks: AttemptHooks | None = None,
         prevalidated: bool = False,
     ) -> Any: ...
-
     async def request(
         self,
         endpoint: Endpoint[Req, Resp] | str,
@@ -423,17 +415,11 @@ class XportcnClient:
                 stacklevel=2,
             )
             endpoint = ENDPOINTS[endpoint]
-        if request is not None:
-            if not prevalidated:
-                validate(request, subject=f"{endpoint.name} request")
-            body = to_wire(request)
-        else:
-            body = {}
-        env = await self.send(
-            endpoint, body, timeout=timeout, retry_ambiguous=retry_ambiguous, hooks=hooks
-        )
+        route = self._codec.route(endpoint)
+        body = self._codec.encode(route, request, prevalidated=prevalidated)
+        env = await self._call(route, body, timeout, retry_ambiguous, hooks)
         try:
-            return _result(endpoint, env)
+            return read_result(endpoint, env)
         except MalformedResponseError as exc:
             if endpoint.idempotent:
                 raise
@@ -453,35 +439,45 @@ class XportcnClient:
         """Sign, send, retry and decode one call with a wire-format ``body``, running
         ``hooks`` around each attempt. The envelope's ``attempts`` says how many HTTP
         attempts it took."""
+        route = self._codec.route(endpoint)
+        return await self._call(route, encode_body(body), timeout, retry_ambiguous, hooks)
+
+    async def _call(
+        self,
+        route: Route,
+        body: bytes,
+        timeout: Timeout | float | None,
+        retry_ambiguous: bool | None,
+        hooks: AttemptHooks | None,
+    ) -> Envelope:
+        """The retry loop: build an attempt (:class:`Codec`), send it (the transport),
+        process the reply (:class:`Codec`); after a failure, ask :func:`decide` whether to
+        retry. ``hooks`` run around each attempt."""
         if self._shared.closed:
             raise ClientClosedError("this XportcnClient is closed; create a new one")
         options = self._options
         attempt_timeout = _as_timeout(timeout) or options.timeout
-        ambiguous_ok = options.retry_ambiguous if retry_ambiguous is None else retry_ambiguous
-        if self._rerouted:
-            endpoint = self._rerouted.get(endpoint.name, endpoint)
-        payload = wirejson.dumps(body)
-        query_signed = endpoint.query_signed
-        url = self.base_url + endpoint.path
+        codec = self._codec
         transport = self._shared.transport
-        limiter = hooks.limiter if hooks is not None else None
-        before_send = hooks.before_send if hooks is not None else None
-        before_write = hooks.before_write if hooks is not None and not endpoint.idempotent else None
+        limiter = before_send = before_write = after_response = None
+        if hooks is not None:
+            limiter, before_send, after_response = (
+                hooks.limiter,
+                hooks.before_send,
+                hooks.after_response,
+            )
+            before_write = None if route.idempotent else hooks.before_write
         attempt = 0
         ambiguous_before = False
         while True:
             attempt += 1
             if limiter is not None:
                 await limiter.acquire()  # before signing and before the timer starts
-            signed = self._signer.sign(self.credentials, query_signed=query_signed)
-            headers = {"content-type": "application/json", "accept": "application/json"}
-            headers.update(signed.headers)
-            target = f"{url}?{_query(signed.query)}" if signed.query else url
-            request = Request("POST", target, headers, payload, attempt_timeout)
+            request = codec.build(route, body, attempt_timeout)
             if self._on_request is not None:
                 self._hook(
                     self._on_request,
-                    RequestEvent(operation=endpoint.name, path=endpoint.path, attempt=attempt),
+                    RequestEvent(operation=route.name, path=route.path, attempt=attempt),
                 )
             if before_send is not None:
                 before_send(attempt)
@@ -498,27 +494,34 @@ class XportcnClient:
                 error = _unexpected(exc, request)
             else:
                 try:
-                    env = decode(response, style=endpoint.envelope, operation=endpoint.name)
+                    env = codec.process(route, response)
                 except APIError as exc:
                     error = exc
                 else:
-                    elapsed = time.monotonic() - started
-                    self._report(endpoint, attempt, elapsed, response, None, env.request_id)
-                    capture = _raw_capture.get()
-                    if capture is not None:
-                        capture.response, capture.attempts = response, attempt
-                        capture.request_id = env.request_id
+                    if self._on_response is not None or _debug():
+                        self._report(route, attempt, started, response, None, env.request_id)
+                    if after_response is not None:
+                        after_response(
+                            AttemptResponse(
+                                attempt=attempt,
+                                status=response.status,
+                                headers=response.headers,
+                                request_id=env.request_id,
+                            )
+                        )
                     return env if attempt == 1 else attrs.evolve(env, attempts=attempt)
             # Decided and raised outside the ``except`` blocks, so that no SDK error gets an
             # implicit ``__context__`` (a transport's exceptions may hold the signed URL).
-            self._report(endpoint, attempt, time.monotonic() - started, response, error)
+            self._report(route, attempt, started, response, error)
             decision = decide(
                 error,
-                operation=endpoint.name,
+                operation=route.name,
                 attempt=attempt,
                 policy=options.retry,
-                idempotent=endpoint.idempotent,
-                retry_ambiguous=ambiguous_ok,
+                idempotent=route.idempotent,
+                retry_ambiguous=(
+                    options.retry_ambiguous if retry_ambiguous is None else retry_ambiguous
+                ),
                 ambiguous_before=ambiguous_before,
             )
             ambiguous_before = ambiguous_before or classify(error) is ErrorKind.AMBIGUOUS
@@ -529,7 +532,7 @@ class XportcnClient:
                 raise decision.error from error
             logger.info(
                 "%s attempt %d failed (%s); retrying in %.2f s",
-                endpoint.name,
+                route.name,
                 attempt,
                 type(error).__name__,
                 decision.delay,
@@ -553,20 +556,21 @@ class XportcnClient:
 
     def _report(
         self,
-        endpoint: Endpoint[Any, Any],
+        route: Route,
         attempt: int,
-        elapsed: float,
+        started: float,
         response: Response | None,
         error: Exception | None,
         request_id: str | None = None,
     ) -> None:
+        elapsed = time.monotonic() - started
         status = response.status if response is not None else None
         if request_id is None:
             request_id = getattr(error, "request_id", None)
-        if logger.isEnabledFor(logging.DEBUG):
+        if _debug():
             logger.debug(
                 "%s attempt=%d status=%s latency=%.1fms request_id=%s%s",
-                endpoint.name,
+                route.name,
                 attempt,
                 status,
                 elapsed * 1000,
@@ -577,8 +581,8 @@ class XportcnClient:
             self._hook(
                 self._on_response,
                 ResponseEvent(
-                    operation=endpoint.name,
-                    path=endpoint.path,
+                    operation=route.name,
+                    path=route.path,
                     attempt=attempt,
                     elapsed=elapsed,
                     status=status,
@@ -598,6 +602,25 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def _debug() -> bool:
+    return logger.isEnabledFor(logging.DEBUG)
+
+
+def _capturing(hooks: AttemptHooks | None, keep: Callable[[AttemptResponse], None]) -> AttemptHooks:
+    """``hooks`` with an ``after_response`` that also hands each answer to ``keep``."""
+    if hooks is None:
+        return AttemptHooks(after_response=keep)
+    theirs = hooks.after_response
+    if theirs is None:
+        return attrs.evolve(hooks, after_response=keep)
+
+    def both(answer: AttemptResponse) -> None:
+        theirs(answer)
+        keep(answer)
+
+    return attrs.evolve(hooks, after_response=both)
+
+
 def _unexpected(exc: Exception, request: Request) -> TransportError:
     """An exception a transport should not raise (aiohttp's ``RuntimeError('Session is
     closed')``, a bug): a :class:`TransportError` that may have reached the server, so that
@@ -608,42 +631,6 @@ def _unexpected(exc: Exception, request: Request) -> TransportError:
         may_have_reached_server=True,
         underlying=f"{type(exc).__name__}: {redact(str(exc), request)}",
     )
-
-
-def _result(endpoint: Endpoint[Any, Resp], env: Envelope) -> Resp:
-    cls = endpoint.response
-    if cls is None:
-        return env.data  # type: ignore[no-any-return]  # client.call: the data as it came
-    if cls is Acknowledgement:
-        ack = Acknowledgement(data=env.data, message=env.message, request_id=env.request_id)
-        return ack  # type: ignore[return-value]  # Resp is Acknowledgement here
-    data = env.data
-    if endpoint.data_key is not None and (data is None or isinstance(data, list)):
-        data = {endpoint.data_key: data if data is not None else []}  # a bare list
-    if not isinstance(data, Mapping) and not is_tolerant(cls):  # tolerant: inferred shapes
-        raise MalformedResponseError(
-            f"the call succeeded but its data is {type(data).__name__}, not an object",
-            http_status=200,
-            request_id=env.request_id,
-            operation=endpoint.name,
-            body_excerpt=json.dumps(data, ensure_ascii=False)[:500],
-        )
-    try:
-        return read_result(cls, data, request_id=env.request_id)
-    except Exception as exc:  # cattrs raises several kinds; all mean the same thing here
-        raise MalformedResponseError(
-            f"the call succeeded but its data does not match {cls.__name__}: {exc}",
-            http_status=200,
-            request_id=env.request_id,
-            operation=endpoint.name,
-            body_excerpt=json.dumps(data, ensure_ascii=False, default=str)[:500],
-        ) from exc
-
-
-def _query(params: Mapping[str, str]) -> str:
-    if all(v.isalnum() and v.isascii() for v in params.values()):
-        return "&".join(f"{k}={v}" for k, v in params.items())  # the common case: no escaping
-    return urlencode(params)
 
 
 def _check_base_url(url: str, *, allow_http: bool = False) -> str:

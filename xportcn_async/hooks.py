@@ -8,12 +8,12 @@ client. This module imports nothing else from the library, so that both can use 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Protocol
 
 import attrs
 
-__all__ = ["AttemptHooks", "RateLimiterLike"]
+__all__ = ["AttemptHooks", "AttemptResponse", "RateLimiterLike"]
 
 
 class RateLimiterLike(Protocol):
@@ -22,6 +22,18 @@ class RateLimiterLike(Protocol):
     :class:`~xportcn_async.ratelimit.SharedRateLimiter`, or your own)."""
 
     async def acquire(self) -> None: ...
+
+
+@attrs.frozen(kw_only=True)
+class AttemptResponse:
+    """What ``after_response`` is told about the attempt that answered a call."""
+
+    attempt: int
+    """Its number (1, 2, ...): how many HTTP attempts the call took."""
+    status: int
+    headers: Mapping[str, str]
+    """Looked up with lower-case names."""
+    request_id: str | None
 
 
 @attrs.frozen(kw_only=True)
@@ -38,8 +50,11 @@ class AttemptHooks:
       attempts of a write: an operation that is not idempotent (a booking, an order, a
       payment, saving an address). Only those can leave an outcome in doubt; the batch
       engine counts them to tell ``unknown`` from ``failed``.
+    - ``after_response``: called once the attempt that answers the call has brought a success
+      envelope, before its result is read (:meth:`XportcnClient.with_raw_response` keeps it).
     """
 
     limiter: RateLimiterLike | None = None
     before_send: Callable[[int], None] | None = None
     before_write: Callable[[int], None] | None = None
+    after_response: Callable[[AttemptResponse], None] | None = None

@@ -44,9 +44,14 @@ _FLOAT_OR_NULL = re.compile(rb"(?:^|(?<=[:\[,]))(?:null|-?\d+(?:\.\d+|(?:\.\d+)?
 _LONG_NUMBER = re.compile(rb"\d{19}")
 
 
+# What ``json.dumps(value, ensure_ascii=False, separators=(",", ":"))`` does, with the encoder
+# built once (``json.dumps`` with options builds one per call).
+_stdlib_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 def stdlib_dumps(value: Any) -> bytes:
     """Compact UTF-8 JSON, non-ASCII characters as they are: the SDK's request bodies."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+    return _stdlib_encode(value).encode()
 
 
 def _refuse_subclass(value: Any) -> Any:
