@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from xportcn_async import (
     APIError,
@@ -22,7 +24,8 @@ from xportcn_async import (
     ServerError,
     XportcnError,
 )
-from xportcn_async.envelope import Envelope, decode, retry_after
+from xportcn_async._core import envelope as core_envelope
+from xportcn_async.envelope import Envelope, EnvelopeStyle, decode, retry_after
 
 
 def raw(status: int, body: bytes | str, headers: dict[str, str] | None = None) -> Response:
@@ -477,3 +480,52 @@ def test_retry_after_parsing_is_pure() -> None:
     assert retry_after({"retry-after": "soon"}, now=now) is None
     assert retry_after({"retry-after": "nan"}, now=now) is None
     assert retry_after({}, now=now) is None
+
+
+# -- the fast path for plain successes ---------------------------------------------------------
+
+_CODES = st.sampled_from(
+    [0, 200, 201, 400, 500, "0", "200", "201", 200.0, 200.5, True, None, [200]]
+)
+_TEXTS = st.sampled_from([None, "ok", "", 7, {"a": 1}])
+_IDS = st.sampled_from([None, "rid", 12, 1.5, True, [1]])
+
+
+@given(
+    fields=st.fixed_dictionaries(
+        {},
+        optional={
+            "success": st.sampled_from([True, True, True, False, 1, None]),
+            "errorCode": _CODES,
+            "errorMsg": _TEXTS,
+            "code": _CODES,
+            "msg": _TEXTS,
+            "message": _TEXTS,
+            "requestId": _IDS,
+            "data": st.sampled_from([None, {"a": 1}, [1], "x"]),
+        },
+    ),
+    status=st.sampled_from([200, 200, 201, 400, 500]),
+    style=st.sampled_from([EnvelopeStyle.KA, EnvelopeStyle.LOGISTICS, None]),
+    header_id=st.sampled_from([None, "hdr-1"]),
+)
+@settings(max_examples=1000)
+def test_the_plain_success_fast_path_decodes_as_the_full_reading(
+    fields: dict[str, Any], status: int, style: EnvelopeStyle | None, header_id: str | None
+) -> None:
+    """Every envelope decodes to the same result, or the same error, with the fast path for
+    plain successes as with the full reading alone."""
+    headers = {"x-request-id": header_id} if header_id else {}
+    response = Response(status, headers, json.dumps(fields).encode())
+
+    def outcome() -> Any:
+        try:
+            return decode(response, style=style, operation="op")
+        except APIError as exc:
+            return (type(exc), str(exc), exc.code, exc.request_id)
+
+    fast = outcome()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(core_envelope, "_plain_success", lambda *args: None)
+        full = outcome()
+    assert fast == full

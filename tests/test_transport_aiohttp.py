@@ -534,3 +534,28 @@ def test_no_unclosed_session_warnings(
 
     # ... and a client used and closed leaves nothing behind.
     assert unclosed_reports(use_client) == []
+
+
+@pytest.mark.parametrize(
+    ("url", "parsed_here"),
+    [
+        (
+            "http://127.0.0.1:8080/api/open/pp/logistics/orderBookingFreight?timestamp=1&sign=AB12",
+            True,
+        ),
+        ("https://www.xportcn.com/api/open/address/list", True),
+        ("https://WWW.Xportcn.com/api/open/address/list?timestamp=1&sign=AB", False),
+        ("https://x.test/a path/ü?timestamp=1&sign=AB", False),
+        ("https://x.test/api?timestamp=1&sign=a b", False),
+        ("https://x.test/api?sign=%41&timestamp=1", False),
+        ("https://x.test/api?", False),
+    ],
+)
+def test_the_url_handed_to_aiohttp_is_the_one_it_would_read(url: str, parsed_here: bool) -> None:
+    """The transport skips aiohttp's quoting pass only where it changes nothing: the URL it
+    hands over is, character for character, what aiohttp makes of the string."""
+    transport = AiohttpTransport()
+    for _ in range(2):  # the first call checks the part before the query, the second reuses it
+        handed = transport._request_url(url)
+        assert str(URL(handed)) == str(URL(url))
+    assert isinstance(handed, URL) == parsed_here

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Sequence
 
 import aiohttp
+import yarl
 
 from ..errors import ConnectError, ConnectionDroppedError, RequestTimeoutError, TransportError
 from ._base import (
@@ -20,6 +22,11 @@ from ._base import (
 )
 
 DEFAULT_LIMIT = 100
+
+# A query of plain ``name=value`` pairs, letters and digits only (the signature's), which
+# quoting leaves as it is; and how many URLs before the query are remembered as plain.
+_PLAIN_QUERY = re.compile(r"[A-Za-z0-9]+=[A-Za-z0-9]*(?:&[A-Za-z0-9]+=[A-Za-z0-9]*)*")
+_MAX_BASES = 256
 
 # aiohttp >= 3.10 tells a connect timeout (nothing sent) from a read timeout.
 _CONNECT_TIMEOUT: tuple[type[BaseException], ...] = tuple(
@@ -64,6 +71,7 @@ class AiohttpTransport:
         self._trace_configs = list(trace_configs)
         self._slots: asyncio.Semaphore | None = None
         self._timeouts: dict[Timeout, aiohttp.ClientTimeout] = {}
+        self._plain_bases: dict[str, bool] = {}
         self._closed = False
 
     def _get_session(self) -> aiohttp.ClientSession:
@@ -97,7 +105,7 @@ class AiohttpTransport:
         try:
             async with session.request(
                 request.method,
-                request.url,
+                self._request_url(request.url),
                 headers=request.headers,
                 data=request.body,
                 timeout=timeout,
@@ -110,6 +118,21 @@ class AiohttpTransport:
         # Raised here, outside the ``except`` block, so that it has no ``__context__``:
         # aiohttp's messages may hold the full URL, whose query holds the signature.
         raise error
+
+    def _request_url(self, url: str) -> yarl.URL | str:
+        """``url`` as aiohttp would read it, without its quoting pass when there is nothing
+        to quote: the part before the query is checked once (it is the same for every call
+        of an operation) and the query is the signature's digits and letters. Anything
+        else is left to aiohttp as the string it is."""
+        base, mark, query = url.partition("?")
+        plain = self._plain_bases.get(base)
+        if plain is None:
+            if len(self._plain_bases) >= _MAX_BASES:
+                self._plain_bases.clear()
+            plain = self._plain_bases[base] = str(yarl.URL(base)) == base
+        if plain and (not mark or _PLAIN_QUERY.fullmatch(query)):
+            return yarl.URL(url, encoded=True)
+        return url
 
     async def _read(self, resp: aiohttp.ClientResponse, request: Request) -> bytes:
         """The body, never more than ``max_response_size`` bytes of it. Raised from here,
