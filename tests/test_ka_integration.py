@@ -20,6 +20,7 @@ from xportcn_async import (
     OutcomeUnknownError,
     RequestEvent,
     Response,
+    SearchQuery,
     ValidationError,
     XportcnClient,
     from_wire,
@@ -37,6 +38,8 @@ from xportcn_async.models import (
     PayStatus,
     QualityInspection,
     SearchFilter,
+    SearchFilters,
+    SearchSort,
 )
 from xportcn_async.resources import PreviewRejectedError
 from xportcn_async.sandbox import Faults, RunningSandbox, Sandbox, serve
@@ -97,6 +100,34 @@ async def test_keyword_search_with_filters_and_sort(client: XportcnClient) -> No
     assert 0 < len(filtered) < 24
     cheap = await client.products.search("t-shirt", page_size=50, max_price="20.00")
     assert all(p.price_info and p.price_info.price and p.price_info.price <= 2000 for p in cheap)
+
+
+async def test_a_search_query_is_one_value_for_every_search_method(client: XportcnClient) -> None:
+    query = SearchQuery(sort=("price", "asc"), max_price="20.00", filters="shipInToday")
+    assert query.sort == SearchSort("price", "asc") and query.max_price == Decimal("20.00")
+    assert query.filters == SearchFilters.of(SearchFilter.SHIP_IN_TODAY)
+    by_query = await client.products.search("t-shirt", query, page_size=50)
+    by_keywords = await client.products.search(
+        "t-shirt", page_size=50, sort=("price", "asc"), max_price="20.00", filters="shipInToday"
+    )
+    offers = [p.offer_id for p in by_query]
+    assert offers and offers == [p.offer_id for p in by_keywords]
+    walked = [p.offer_id async for p in client.products.iter_search("t-shirt", query, page_size=3)]
+    assert walked == offers
+    # keywords win over the query's fields
+    dearer = await client.products.search("t-shirt", query, page_size=50, max_price=None)
+    assert len(dearer) > len(by_query)
+    by_image = await client.products.image_search("https://example.com/a.jpg", query)
+    assert [
+        p.offer_id
+        async for p in client.products.iter_image_search(
+            "https://example.com/a.jpg", query, page_size=2
+        )
+    ] == [p.offer_id for p in by_image]
+    with pytest.raises(ValidationError, match="sort"):
+        SearchQuery(sort=("price", "sideways"))
+    with pytest.raises(ValidationError, match="price"):
+        SearchQuery(min_price="cheap")
 
 
 async def test_iter_search_walks_every_page_then_stops(client: XportcnClient) -> None:

@@ -36,7 +36,7 @@ from .errors import (
 from .hooks import AttemptHooks, AttemptResponse, RateLimiterLike
 from .models import *  # noqa: F403
 from .models import __all__ as _models_all
-from .resources import PreviewRejectedError
+from .resources import PreviewRejectedError, SearchOptions, SearchQuery
 from .retry import RetryPolicy
 from .signing import DefaultSigner, SignedParams, Signer, Signing, signature
 from .transports import (
@@ -79,6 +79,8 @@ __all__ = [
     "OutcomeUnknownError",
     "PlainHTTPWarning",
     "PreviewRejectedError",
+    "SearchOptions",
+    "SearchQuery",
     "RateLimitError",
     "RateLimiterLike",
     "RawResponse",

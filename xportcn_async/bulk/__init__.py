@@ -10,7 +10,7 @@
 The journals hold no secrets.
 """
 
-from .booking import Booker, BulkBooking, JournalSpec, book_many, open_journal
+from .booking import Booker, BookManyOptions, BulkBooking, JournalSpec, book_many, open_journal
 from .journal import (
     BookingJournal,
     Claim,
@@ -41,6 +41,7 @@ from .shard import Shard
 __all__ = [
     "DEFAULT_JOURNAL_NAME",
     "DEFAULT_LEASE",
+    "BookManyOptions",
     "Booker",
     "BookingInput",
     "BookingJournal",

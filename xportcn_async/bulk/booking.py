@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 from collections.abc import AsyncIterable, Awaitable, Iterable
-from typing import Protocol
+from typing import Protocol, TypedDict
 
 import attrs
 
@@ -36,6 +37,11 @@ from .records import (
     InvalidInput,
     claim_keys,
 )
+
+if sys.version_info >= (3, 11):
+    from typing import Unpack
+else:
+    from typing_extensions import Unpack
 
 
 class Booker(Protocol):
@@ -293,34 +299,45 @@ class BulkBooking:
                 await journal.aclose()
 
 
+class BookManyOptions(TypedDict, total=False):
+    """The options of :meth:`client.logistics.book_many
+    <xportcn_async.resources.LogisticsResource.book_many>` (which says what each means),
+    declared once: the resource method and :func:`book_many` take them as keyword
+    arguments. Defaults: ``concurrency`` 64, ``rate_limit`` None, ``burst`` 1, ``ordered``
+    False, ``window`` None (``concurrency``), ``preview_missing`` True, ``journal`` None,
+    ``resend_unknown`` None (``retry_ambiguous``)."""
+
+    concurrency: int
+    rate_limit: float | RateLimiterLike | None
+    burst: int
+    ordered: bool
+    window: int | None
+    preview_missing: bool
+    journal: JournalSpec | None
+    resend_unknown: bool | None
+
+
 def book_many(
     logistics: Booker,
     requests: Iterable[BookingInput] | AsyncIterable[BookingInput],
     *,
-    concurrency: int = 64,
-    rate_limit: float | RateLimiterLike | None = None,
-    burst: int = 1,
-    ordered: bool = False,
-    window: int | None = None,
-    preview_missing: bool = True,
-    journal: JournalSpec | None = None,
     retry_ambiguous: bool,
-    resend_unknown: bool | None = None,
+    **options: Unpack[BookManyOptions],
 ) -> BatchRun[BookingInput, Booking]:
     """See :meth:`xportcn_async.resources.LogisticsResource.book_many` (which resolves
     ``retry_ambiguous`` from the client's)."""
     booking = BulkBooking(
         logistics,
-        journal=journal,
-        preview_missing=preview_missing,
+        journal=options.get("journal"),
+        preview_missing=options.get("preview_missing", True),
         retry_ambiguous=retry_ambiguous,
-        resend_unknown=resend_unknown,
+        resend_unknown=options.get("resend_unknown"),
     )
     return booking.run(
         requests,
-        concurrency=concurrency,
-        rate_limit=rate_limit,
-        burst=burst,
-        ordered=ordered,
-        window=window,
+        concurrency=options.get("concurrency", 64),
+        rate_limit=options.get("rate_limit"),
+        burst=options.get("burst", 1),
+        ordered=options.get("ordered", False),
+        window=options.get("window"),
     )

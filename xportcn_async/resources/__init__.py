@@ -5,7 +5,7 @@ from .addresses import AddressesResource
 from .im import ImResource
 from .logistics import LogisticsResource
 from .orders import OrdersResource, PreviewRejectedError
-from .products import ProductsResource
+from .products import ProductsResource, SearchOptions, SearchQuery
 from .wms import WmsResource
 
 __all__ = [
@@ -16,5 +16,7 @@ __all__ = [
     "PreviewRejectedError",
     "ProductsResource",
     "Resource",
+    "SearchOptions",
+    "SearchQuery",
     "WmsResource",
 ]

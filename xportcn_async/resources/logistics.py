@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import os
+import sys
 from collections.abc import AsyncIterable, Iterable
 
 from .. import endpoints
 from ..batch import BatchRun
-from ..bulk import BookingInput, BookingJournal, book_many
+from ..bulk import BookingInput, BookManyOptions, book_many
 from ..errors import FieldError, ValidationError
-from ..hooks import AttemptHooks, RateLimiterLike
+from ..hooks import AttemptHooks
 from ..models import (
     Acknowledgement,
     Booking,
@@ -23,6 +23,11 @@ from ..models import (
 )
 from ..transports import Timeout
 from ._base import Resource
+
+if sys.version_info >= (3, 11):
+    from typing import Unpack
+else:
+    from typing_extensions import Unpack
 
 
 class LogisticsResource(Resource):
@@ -84,22 +89,16 @@ class LogisticsResource(Resource):
         self,
         requests: Iterable[BookingInput] | AsyncIterable[BookingInput],
         *,
-        concurrency: int = 64,
-        rate_limit: float | RateLimiterLike | None = None,
-        burst: int = 1,
-        ordered: bool = False,
-        window: int | None = None,
-        preview_missing: bool = True,
-        journal: str | os.PathLike[str] | BookingJournal | None = None,
         retry_ambiguous: bool | None = None,
-        resend_unknown: bool | None = None,
+        **options: Unpack[BookManyOptions],
     ) -> BatchRun[BookingInput, Booking]:
         """Book many orders concurrently; an async iterator of one outcome per input.
 
         ``requests`` (any iterable or async iterable, read lazily) holds
         :class:`BookingRequest` values, or :class:`~xportcn_async.bulk.InvalidInput` for inputs
         that could not be read (they become ``rejected`` outcomes). A request without a
-        ``render_id`` is previewed first when ``preview_missing`` is true.
+        ``render_id`` is previewed first when ``preview_missing`` is true. The options are
+        keyword arguments (:class:`~xportcn_async.bulk.BookManyOptions`, with its defaults):
 
         - ``concurrency``: bookings in flight at once. ``rate_limit``: HTTP requests per
           second (previews, bookings and retries all count), ``burst`` of them back to back
@@ -129,19 +128,7 @@ class LogisticsResource(Resource):
         run: ...``; ``run.report`` has counts, throughput and latency percentiles.
         """
         ambiguous_ok = self._client.retry_ambiguous if retry_ambiguous is None else retry_ambiguous
-        return book_many(
-            self,
-            requests,
-            concurrency=concurrency,
-            rate_limit=rate_limit,
-            burst=burst,
-            ordered=ordered,
-            window=window,
-            preview_missing=preview_missing,
-            journal=journal,
-            retry_ambiguous=ambiguous_ok,
-            resend_unknown=resend_unknown,
-        )
+        return book_many(self, requests, retry_ambiguous=ambiguous_ok, **options)
 
     @staticmethod
     def preview_for(request: BookingRequest) -> PreviewFreightRequest:

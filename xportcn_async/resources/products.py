@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
+import sys
 from collections.abc import AsyncIterator, Iterable, Mapping
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
+
+import attrs
 
 from .. import endpoints
 from ..errors import FieldError, ValidationError
@@ -36,6 +39,11 @@ from ..transports import Timeout
 from ._base import Resource
 from ._ka import walk_pages
 
+if sys.version_info >= (3, 11):
+    from typing import Unpack
+else:
+    from typing_extensions import Unpack
+
 Filters = SearchFilters | str | Iterable[SearchFilter | str]
 """Search filters: tokens (:class:`SearchFilter` members or any string), or the wire form
 ``"shipInToday,new7"``."""
@@ -45,6 +53,80 @@ Image = str | bytes | bytearray | memoryview | os.PathLike[str]
 """An image: an ``http(s)://`` URL, the image's bytes, or a local file path."""
 
 
+def _filters(value: Filters | None) -> SearchFilters | None:
+    return None if value is None else SearchFilters.coerce(value)
+
+
+def _sort(value: Sort | None) -> SearchSort | None:
+    if value is None:
+        return None
+    try:
+        return SearchSort.coerce(value)
+    except (ValueError, TypeError) as exc:
+        raise ValidationError("search options", [FieldError("sort", str(exc))]) from None
+
+
+def _price(value: Decimal | str | None) -> Decimal | None:
+    if value is None or isinstance(value, Decimal):
+        return value
+    try:
+        return Decimal(value)
+    except ArithmeticError:
+        raise ValidationError(
+            "search options", [FieldError("price", f"not a decimal amount: {value!r}")]
+        ) from None
+
+
+def _text(value: int | str | None) -> str | None:
+    return None if value is None else str(value)
+
+
+class SearchOptions(TypedDict, total=False):
+    """The search options as keyword arguments of the search methods
+    (``client.products.search(..., sort=("price", "asc"))``); the fields of
+    :class:`SearchQuery`, which says what each means."""
+
+    filters: Filters | None
+    sort: Sort | None
+    min_price: Decimal | str | None
+    max_price: Decimal | str | None
+    category_id: int | str | None
+    out_member_id: str | None
+    country: str
+
+
+@attrs.frozen(kw_only=True)
+class SearchQuery:
+    """What a product search (by keyword or by image) looks for, beyond its keyword or
+    image: one value to keep, reuse and pass to every search method.
+
+    ``filters``: :class:`SearchFilter` tokens (unknown strings are passed through) or the
+    wire form ``"shipInToday,new7"``. ``sort``: a field and a direction, such as
+    ``("price", "asc")``. ``min_price``/``max_price``: yuan. ``category_id``: a 1688
+    category. ``out_member_id``: your own id for the end buyer. ``country``: the language
+    of the results (``"en"``). Each is checked and normalised when the query is built.
+    """
+
+    filters: SearchFilters | None = attrs.field(default=None, converter=_filters)
+    sort: SearchSort | None = attrs.field(default=None, converter=_sort)
+    min_price: Decimal | None = attrs.field(default=None, converter=_price)
+    max_price: Decimal | None = attrs.field(default=None, converter=_price)
+    category_id: str | None = attrs.field(default=None, converter=_text)
+    out_member_id: str | None = None
+    country: str = "en"
+
+    @classmethod
+    def of(cls, query: SearchQuery | None, options: SearchOptions) -> SearchQuery:
+        """``query`` (or the default query) with ``options`` on top."""
+        if query is None:
+            return cls(**options)
+        return attrs.evolve(query, **options) if options else query
+
+    def request_fields(self) -> dict[str, Any]:
+        """The query as the fields of a search request (they have the same names)."""
+        return attrs.asdict(self, recurse=False)
+
+
 class ProductsResource(Resource):
     """Search 1688 products by keyword or image, read categories and product details,
     estimate domestic freight, and list your product pool."""
@@ -52,35 +134,28 @@ class ProductsResource(Resource):
     async def search(
         self,
         keyword: str,
+        query: SearchQuery | None = None,
         *,
         page: int = 1,
         page_size: int = 20,
-        filters: Filters | None = None,
-        sort: Sort | None = None,
-        min_price: Decimal | str | None = None,
-        max_price: Decimal | str | None = None,
-        category_id: int | str | None = None,
-        out_member_id: str | None = None,
-        country: str = "en",
         timeout: Timeout | float | None = None,
         hooks: AttemptHooks | None = None,
+        **options: Unpack[SearchOptions],
     ) -> ProductPage:
         """One page (1-based) of the products matching ``keyword``.
 
-        ``filters`` are :class:`SearchFilter` tokens (unknown strings are passed through);
-        ``sort`` is a field and a direction, such as ``("price", "asc")``; prices are yuan.
+        The search options (filters, sort, prices in yuan, category, ...) come as a
+        :class:`SearchQuery`, as keyword arguments (:class:`SearchOptions`), or both (the
+        keywords win)::
+
+            await client.products.search("t-shirt", sort=("price", "asc"), max_price="50")
         """
+        q = SearchQuery.of(query, options)
         request = ProductSearchRequest(
             keyword=keyword,
             page=page,
             page_size=page_size,
-            country=country,
-            filters=_filters(filters),
-            sort=_sort(sort),
-            out_member_id=out_member_id,
-            min_price=_price(min_price),
-            max_price=_price(max_price),
-            category_id=None if category_id is None else str(category_id),
+            **q.request_fields(),
         )
         return await self._client.request(
             endpoints.PRODUCTS_SEARCH, request, timeout=timeout, hooks=hooks
@@ -89,20 +164,15 @@ class ProductsResource(Resource):
     def iter_search(
         self,
         keyword: str,
+        query: SearchQuery | None = None,
         *,
         page_size: int = 20,
         max_items: int | None = None,
         max_pages: int | None = None,
         start_page: int = 1,
-        filters: Filters | None = None,
-        sort: Sort | None = None,
-        min_price: Decimal | str | None = None,
-        max_price: Decimal | str | None = None,
-        category_id: int | str | None = None,
-        out_member_id: str | None = None,
-        country: str = "en",
         timeout: Timeout | float | None = None,
         hooks: AttemptHooks | None = None,
+        **options: Unpack[SearchOptions],
     ) -> AsyncIterator[ProductSummary]:
         """Every product matching ``keyword``, page after page, one request per page::
 
@@ -110,24 +180,13 @@ class ProductsResource(Resource):
                 ...
 
         It stops after the last page, after ``max_items`` products, or after ``max_pages``
-        pages, whichever comes first.
+        pages, whichever comes first. The search options are those of :meth:`search`.
         """
-        parsed_filters, parsed_sort = _filters(filters), _sort(sort)
+        q = SearchQuery.of(query, options)
 
         async def fetch(page: int) -> ProductPage:
             return await self.search(
-                keyword,
-                page=page,
-                page_size=page_size,
-                filters=parsed_filters,
-                sort=parsed_sort,
-                min_price=min_price,
-                max_price=max_price,
-                category_id=category_id,
-                out_member_id=out_member_id,
-                country=country,
-                timeout=timeout,
-                hooks=hooks,
+                keyword, q, page=page, page_size=page_size, timeout=timeout, hooks=hooks
             )
 
         return walk_pages(
@@ -141,42 +200,33 @@ class ProductsResource(Resource):
     async def image_search(
         self,
         image: Image,
+        query: SearchQuery | None = None,
         *,
         page: int = 1,
         page_size: int = 20,
         region: str | None = None,
         keyword: str | None = None,
-        filters: Filters | None = None,
-        sort: Sort | None = None,
-        min_price: Decimal | str | None = None,
-        max_price: Decimal | str | None = None,
-        category_id: int | str | None = None,
-        out_member_id: str | None = None,
-        country: str = "en",
         timeout: Timeout | float | None = None,
         hooks: AttemptHooks | None = None,
+        **options: Unpack[SearchOptions],
     ) -> ProductPage:
         """One page of the products that look like ``image``.
 
         ``image`` is an ``http(s)://`` URL (sent as ``imageAddress``), the image's bytes, or
         the path of a local image file (either is sent base64-encoded, as ``imageBase64``).
-        ``region`` narrows the search to part of the image.
+        ``region`` narrows the search to part of the image, ``keyword`` to a word; the
+        search options are those of :meth:`search`.
         """
+        q = SearchQuery.of(query, options)
         loaded = await _load_image(image)
         request = ImageSearchRequest(
             image_base64=None if isinstance(loaded, str) else base64.b64encode(loaded).decode(),
             image_url=loaded if isinstance(loaded, str) else None,
             page=page,
             page_size=page_size,
-            country=country,
-            out_member_id=out_member_id,
             region=region,
             keyword=keyword,
-            filters=_filters(filters),
-            sort=_sort(sort),
-            min_price=_price(min_price),
-            max_price=_price(max_price),
-            category_id=None if category_id is None else str(category_id),
+            **q.request_fields(),
         )
         return await self._client.request(
             endpoints.PRODUCTS_IMAGE_SEARCH, request, timeout=timeout, hooks=hooks
@@ -185,6 +235,7 @@ class ProductsResource(Resource):
     def iter_image_search(
         self,
         image: Image,
+        query: SearchQuery | None = None,
         *,
         page_size: int = 20,
         max_items: int | None = None,
@@ -192,19 +243,13 @@ class ProductsResource(Resource):
         start_page: int = 1,
         region: str | None = None,
         keyword: str | None = None,
-        filters: Filters | None = None,
-        sort: Sort | None = None,
-        min_price: Decimal | str | None = None,
-        max_price: Decimal | str | None = None,
-        category_id: int | str | None = None,
-        out_member_id: str | None = None,
-        country: str = "en",
         timeout: Timeout | float | None = None,
         hooks: AttemptHooks | None = None,
+        **options: Unpack[SearchOptions],
     ) -> AsyncIterator[ProductSummary]:
         """Every product that looks like ``image``, page after page (see
         :meth:`iter_search`). A local file is read once."""
-        parsed_filters, parsed_sort = _filters(filters), _sort(sort)
+        q = SearchQuery.of(query, options)
         loaded: list[str | bytes] = []
 
         async def fetch(page: int) -> ProductPage:
@@ -212,17 +257,11 @@ class ProductsResource(Resource):
                 loaded.append(await _load_image(image))
             return await self.image_search(
                 loaded[0],
+                q,
                 page=page,
                 page_size=page_size,
                 region=region,
                 keyword=keyword,
-                filters=parsed_filters,
-                sort=parsed_sort,
-                min_price=min_price,
-                max_price=max_price,
-                category_id=category_id,
-                out_member_id=out_member_id,
-                country=country,
                 timeout=timeout,
                 hooks=hooks,
             )
@@ -372,30 +411,6 @@ class ProductsResource(Resource):
             max_items=max_items,
             max_pages=max_pages,
         )
-
-
-def _filters(value: Filters | None) -> SearchFilters | None:
-    return None if value is None else SearchFilters.coerce(value)
-
-
-def _sort(value: Sort | None) -> SearchSort | None:
-    if value is None:
-        return None
-    try:
-        return SearchSort.coerce(value)
-    except (ValueError, TypeError) as exc:
-        raise ValidationError("search options", [FieldError("sort", str(exc))]) from None
-
-
-def _price(value: Decimal | str | None) -> Decimal | None:
-    if value is None or isinstance(value, Decimal):
-        return value
-    try:
-        return Decimal(value)
-    except ArithmeticError:
-        raise ValidationError(
-            "search options", [FieldError("price", f"not a decimal amount: {value!r}")]
-        ) from None
 
 
 async def _load_image(image: Any) -> str | bytes:
