@@ -342,6 +342,14 @@ class ResultsFile:
                 if self.path.stat().st_size == 0:
                     self.path.unlink()
 
+    def end(self) -> None:
+        """Close after a run; if the run never started (the client or the target refused
+        to), the earlier results stay as they were."""
+        if self.started:
+            self.close()
+        else:
+            self.discard()
+
 
 # -- watching the outcomes -----------------------------------------------------------------
 
@@ -482,10 +490,7 @@ def _book(args: argparse.Namespace, input_fh: BinaryIO, total: int | None) -> in
     try:
         return loop.run(_run(args, credentials, input_fh, total, results, journal))
     finally:
-        if results.started:
-            results.close()
-        else:  # the client or the target refused to start: the old results stay as they were
-            results.discard()
+        results.end()
         if journal is not None:
             journal.close()
             if created_journal:  # a run that recorded nothing leaves no journal behind
@@ -511,10 +516,7 @@ def _book_shared(args: argparse.Namespace, input_fh: BinaryIO, total: int | None
     try:
         return loop.run(_run(args, credentials, input_fh, total, results, journal))
     finally:
-        if results.started:
-            results.close()
-        else:  # the client or the target refused to start: the old results stay as they were
-            results.discard()
+        results.end()
 
 
 async def _run(
