@@ -28,7 +28,7 @@ from xportcn_async.bulk import (
     create_schema,
 )
 from xportcn_async.cli import main
-from xportcn_async.errors import ConnectionDroppedError
+from xportcn_async.errors import ConfigurationError, ConnectionDroppedError
 from xportcn_async.sandbox import Sandbox
 
 from .test_bulk import ORDERS, _client_for, bookings, orders_per_tmall_id
@@ -388,3 +388,49 @@ def test_shared_journal_options_that_do_not_fit_exit_2(
     code = main(["book", str(orders), "--sandbox", "--out", str(tmp_path / "r"), *options])
     assert code == 2 and message in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
+
+
+async def test_a_run_that_ends_with_a_booking_claimed_but_unsent_frees_it(
+    postgres_url: str,
+) -> None:
+    sandbox = Sandbox()
+    item = booking("UNSENT")
+    previewing, hold = asyncio.Event(), asyncio.Event()
+
+    async def slow_preview(request: Request) -> Response:
+        if "orderBookingFreight" not in request.url:
+            previewing.set()
+            await hold.wait()  # the run is left while the preview is in flight
+        return await sandbox.handle(request)
+
+    async with PostgresJournal(postgres_url, name="unsent") as journal:
+        async with (
+            _client_for(slow_preview) as client,
+            client.logistics.book_many([item], journal=journal) as run,
+        ):
+
+            async def consume() -> list[Any]:
+                return [o async for o in run]
+
+            consuming = asyncio.ensure_future(consume())
+            await previewing.wait()
+        assert await consuming == []  # left with the booking claimed, its preview in flight
+        (row,) = await journal.entries()
+        assert (row["status"], row["error"]) == ("failed", "not sent: its run ended first")
+
+        outcomes = await book(journal, [item], sandbox.handle)
+    assert [o.status for o in outcomes] == [Status.BOOKED]
+    assert sandbox.stats.bookings == 1
+
+
+async def test_journal_tables_of_a_newer_version_are_refused(postgres_url: str) -> None:
+    await create_schema(postgres_url)
+    connection = await asyncpg.connect(postgres_url)
+    try:
+        await connection.execute("INSERT INTO xportcn_journal_schema (version) VALUES (99)")
+    finally:
+        await connection.close()
+    journal = PostgresJournal(postgres_url)
+    with pytest.raises(ConfigurationError, match="schema version 99"):
+        await journal.begin_run()
+    await journal.aclose()
