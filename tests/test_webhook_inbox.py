@@ -637,3 +637,42 @@ async def test_an_unreadable_message_whose_outcome_cannot_be_stored_is_logged(
     dispatcher = Dispatcher(inbox, _no_op)
     await dispatcher._handle(stored)  # raised the OSError, unlogged, before the fix
     assert "could not record message 1's outcome" in caplog.text
+
+
+async def test_a_retry_claimed_while_the_last_outcome_is_recorded_runs_at_once() -> None:
+    recorded, proceed = asyncio.Event(), asyncio.Event()
+
+    class SlowToRecord(MemoryInbox):
+        async def retry_later(
+            self, owner: str, id: int, error: str, at: float, *, dead: bool
+        ) -> bool:
+            held = await super().retry_later(owner, id, error, at, dead=dead)
+            recorded.set()  # committed: the message is due again (no back-off)
+            await proceed.wait()
+            return held
+
+    calls: list[int] = []
+
+    async def fails_once(message: Message) -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("first attempt fails")
+
+    inbox = SlowToRecord()
+    dispatcher = Dispatcher(inbox, fails_once, initial_retry_delay=0, poll_interval=0.01)
+    await add(inbox, push("O1"), now=0)
+    await dispatcher.start()
+    try:
+        await recorded.wait()
+
+        async def claimed_again() -> bool:
+            [m] = await inbox.list()
+            return m.attempts == 2
+
+        await wait_for_condition(claimed_again)  # while the first task is still recording
+        proceed.set()
+        await dispatcher.join()
+    finally:
+        await dispatcher.aclose()
+    [m] = await inbox.list()
+    assert calls == [1, 1] and m.status is MessageStatus.DONE and m.attempts == 2

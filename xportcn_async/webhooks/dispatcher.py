@@ -89,6 +89,7 @@ class Dispatcher:
         self.handled = 0
         self.failed = 0
         self._running: dict[int, asyncio.Task[None]] = {}
+        self._in_handler: set[int] = set()
         self._wakeup: asyncio.Event | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
@@ -177,7 +178,7 @@ class Dispatcher:
             self._wakeup.clear()
             claimed = list(await self.inbox.claim(self.owner, free, self.lease, now()))
             for stored in claimed:
-                if stored.id in self._running:
+                if stored.id in self._in_handler:
                     # Its lease ran out under a handler still running here (renewed too
                     # late); the claim renewed it. Never start the handler a second time.
                     continue
@@ -193,8 +194,9 @@ class Dispatcher:
             finally:
                 waiter.cancel()
 
-    def _done(self, id: int, _: asyncio.Task[None]) -> None:
-        self._running.pop(id, None)
+    def _done(self, id: int, task: asyncio.Task[None]) -> None:
+        if self._running.get(id) is task:  # not a later claim's task (see _handle)
+            del self._running[id]
         self.wake()
 
     async def _handle(self, stored: StoredMessage) -> None:
@@ -208,9 +210,19 @@ class Dispatcher:
                 stored,
             )
             return
+        # While the handler runs, a claim of this message (its lease ran out) must not start
+        # it again; once it returned, its outcome is being recorded, and a claim that finds
+        # the message due again (a retry) starts the next attempt.
+        self._in_handler.add(stored.id)
         try:
             await self.on_message(message)
         except Exception as exc:
+            failure: Exception | None = exc
+        else:
+            failure = None
+        finally:
+            self._in_handler.discard(stored.id)
+        if failure is not None:
             self.failed += 1
             dead = stored.attempts >= self.max_attempts
             delay = retry_delay(
@@ -223,13 +235,13 @@ class Dispatcher:
                 stored.attempts,
                 self.max_attempts,
                 ", now dead" if dead else f", retrying in {delay:g} s",
-                type(exc).__name__,
-                exc,
+                type(failure).__name__,
+                failure,
             )
-            error = f"{type(exc).__name__}: {exc}"[:2000]
+            reason = f"{type(failure).__name__}: {failure}"[:2000]
             await self._record(
                 self.inbox.retry_later(
-                    self.owner, stored.id, error, now() + (0 if dead else delay), dead=dead
+                    self.owner, stored.id, reason, now() + (0 if dead else delay), dead=dead
                 ),
                 stored,
             )
