@@ -19,7 +19,7 @@ from xportcn_async import (
     XportcnClient,
     from_wire,
 )
-from xportcn_async.batch import LatencyHistogram, RateLimiter, Status, batch
+from xportcn_async.batch import LatencyHistogram, RateLimiter, Status, batch, status_for_error
 from xportcn_async.errors import (
     BadRequestError,
     ConnectionDroppedError,
@@ -458,3 +458,130 @@ async def test_leaving_early_runs_the_cleanup_of_a_generator_given_as_input() ->
         async for _ in run:
             break
     assert cleaned == [True]
+
+
+# -- the limiter, the report and the defaults a user relies on ---------------------------------
+
+
+async def test_rate_limiter_by_default_allows_no_burst_and_never_delays_a_free_start() -> None:
+    # A clock that starts at 0 (time.monotonic may, on a fresh machine): the first start is
+    # still immediate, and a start whose slot has come does not sleep at all.
+    clock = [0.0]
+    sleeps: list[float] = []
+
+    async def fake_sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        clock[0] += seconds
+
+    limiter = RateLimiter(4, clock=lambda: clock[0], sleep=fake_sleep)
+    await limiter.acquire()
+    assert sleeps == []
+    await limiter.acquire()
+    assert sleeps == [0.25]  # no burst: the second waits its turn
+    clock[0] += 1.0
+    await limiter.acquire()
+    assert sleeps == [0.25]
+
+
+@pytest.mark.parametrize(
+    ("rate", "burst", "message"),
+    [
+        (0, 1, "rate_limit must be positive (requests per second)"),
+        (-1, 1, "rate_limit must be positive (requests per second)"),
+        (5, 0, "burst must be at least 1"),
+    ],
+)
+def test_a_nonsense_rate_limit_is_refused_when_the_batch_is_built(
+    rate: float, burst: int, message: str
+) -> None:
+    async def work(n: int) -> int:
+        return n
+
+    with pytest.raises(ValueError) as info:
+        batch(work, [1], rate_limit=rate, burst=burst)
+    assert str(info.value) == message
+
+
+def test_a_rate_below_one_per_second_is_a_rate() -> None:
+    assert RateLimiter(0.5).interval == 2.0
+
+
+def test_burst_belongs_to_a_numeric_rate_limit_only() -> None:
+    async def work(n: int) -> int:
+        return n
+
+    limiter = RateLimiter(10)
+    with pytest.raises(ValueError, match="burst applies to a numeric rate_limit only"):
+        batch(work, [1], rate_limit=limiter, burst=2)
+    batch(work, [1], rate_limit=limiter)  # a limiter object paces itself
+
+
+async def test_by_default_a_batch_runs_64_items_at_once() -> None:
+    in_flight = peak = 0
+    gate = asyncio.Event()
+
+    async def work(n: int) -> int:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        if in_flight >= 64:
+            gate.set()
+        await gate.wait()
+        in_flight -= 1
+        return n
+
+    async with batch(work, range(200)) as run:
+        outcomes = [o async for o in run]
+    assert peak == 64
+    assert len(outcomes) == 200
+
+
+def test_an_unexpected_error_is_unknown_unless_told_nothing_was_written() -> None:
+    assert status_for_error(RuntimeError("boom")) is Status.UNKNOWN
+    assert status_for_error(RuntimeError("boom"), sent=False) is Status.FAILED
+
+
+def test_latency_percentiles_take_the_nearest_rank_within_one_percent_above() -> None:
+    # Values 3 % apart, so that each has a bucket of its own: the p-th percentile is the
+    # value of rank ceil(n * p / 100), reported at most 1 % above it, and never below.
+    values = [1e-3 * 1.03**i for i in range(1000)]
+    h = LatencyHistogram()
+    for v in reversed(values):
+        h.add(v)
+    for p, rank in [(0.01, 1), (1, 10), (50, 500), (99.9, 999), (100, 1000)]:
+        true = values[rank - 1]
+        assert true <= h.percentile(p) <= true * 1.01, p
+    assert h.percentile(100) == h.max == values[-1]
+    assert LatencyHistogram().percentile(50) == 0.0
+
+
+async def test_the_report_counts_each_status_and_summarises_latency() -> None:
+    async def work(n: int) -> int:
+        if n == 3:
+            raise BadRequestError("no", http_status=400, code=400)
+        return n
+
+    async with batch(work, range(4)) as run:
+        [o async for o in run]
+    report = run.report
+    assert (report.count(Status.OK), report.count(Status.REJECTED)) == (3, 1)
+    assert report.count(Status.SKIPPED) == 0
+    summary = report.as_dict()
+    assert set(summary) == {"total", "counts", "elapsed_s", "throughput_per_s", "latency_ms"}
+    assert summary["total"] == 4
+    assert list(summary["counts"].items()) == [("ok", 3), ("rejected", 1)]
+    assert summary["elapsed_s"] == round(report.elapsed, 3)
+    assert summary["throughput_per_s"] == round(report.throughput, 1)
+    latency = report.latency
+    assert summary["latency_ms"] == {
+        "p50": round(latency.percentile(50) * 1000, 2),
+        "p90": round(latency.percentile(90) * 1000, 2),
+        "p99": round(latency.percentile(99) * 1000, 2),
+        "max": round(latency.max * 1000, 2),
+    }
+    d = summary
+    assert str(report) == (
+        f"4 items in {d['elapsed_s']:.2f} s ({d['throughput_per_s']:.1f}/s): ok 3, rejected 1; "
+        f"latency p50 {d['latency_ms']['p50']} ms, p90 {d['latency_ms']['p90']} ms, "
+        f"p99 {d['latency_ms']['p99']} ms, max {d['latency_ms']['max']} ms"
+    )

@@ -529,3 +529,104 @@ def test_the_plain_success_fast_path_decodes_as_the_full_reading(
         patch.setattr(core_envelope, "_plain_success", lambda *args: None)
         full = outcome()
     assert fast == full
+
+
+# -- what an error tells the caller, at the edges of 2xx ------------------------------------------
+
+NOT_AN_ENVELOPE = "response JSON is not an API envelope"
+BAD_CODE = "response envelope has a code or requestId that is not a string or an integer"
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "kind", "message", "request_id"),
+    [
+        (200, b"<html>", MalformedResponseError, "response body is not JSON", None),
+        (299, b"<html>", MalformedResponseError, "response body is not JSON", None),
+        (199, b"<html>", APIError, "HTTP 199 without an API envelope", "hdr"),
+        (300, b"<html>", APIError, "HTTP 300 without an API envelope", "hdr"),
+        (200, b'{"a": 1}', MalformedResponseError, NOT_AN_ENVELOPE, "hdr"),
+        (299, b'{"a": 1}', MalformedResponseError, NOT_AN_ENVELOPE, "hdr"),
+        (300, b'{"a": 1}', APIError, "HTTP 300 without an API envelope", "hdr"),
+        (200, b"[1]", MalformedResponseError, NOT_AN_ENVELOPE, None),
+        (300, b"[1]", APIError, "HTTP 300 without an API envelope", "hdr"),
+        (200, b'{"code": [0], "requestId": "r-1"}', MalformedResponseError, BAD_CODE, "r-1"),
+        (299, b'{"code": 0, "requestId": 1.5}', MalformedResponseError, BAD_CODE, "hdr"),
+        (300, b'{"code": [0], "requestId": "r-1"}', APIError, "HTTP 300 without", "r-1"),
+        (300, b'{"code": 0, "msg": "ok", "requestId": "r-1"}', APIError, "ok", "r-1"),
+        (199, b'{"code": 0, "requestId": "r-1"}', APIError, "API error code 0", "r-1"),
+        (200, b'{"code": 400, "message": "bad sku"}', BadRequestError, "bad sku", "hdr"),
+    ],
+)
+@pytest.mark.parametrize("style", [EnvelopeStyle.KA, EnvelopeStyle.LOGISTICS, None])
+def test_an_error_names_the_operation_the_request_id_and_what_was_wrong(
+    status: int,
+    body: bytes,
+    kind: type[APIError],
+    message: str,
+    request_id: str | None,
+    style: EnvelopeStyle | None,
+) -> None:
+    # Only a 2xx can be a malformed success (the call may have been processed); any other
+    # status without an envelope is an HTTP error. Either way the error says which call failed
+    # and carries the request id, the envelope's or else the x-request-id header's.
+    with pytest.raises(APIError) as info:
+        decode(
+            raw(status, body, {"x-request-id": "hdr"}), style=EnvelopeStyle.KA, operation="wms.get"
+        )
+    error = info.value
+    assert type(error) is kind
+    assert error.message.startswith(message)
+    assert (error.operation, error.http_status, error.request_id) == ("wms.get", status, request_id)
+    assert str(error).startswith(f"wms.get: {message}")
+    assert error.body_excerpt == body.decode()
+
+
+def test_a_malformed_2xx_without_a_request_id_anywhere_has_none() -> None:
+    with pytest.raises(MalformedResponseError) as info:
+        decode(raw(200, b'{"code": [0]}'), operation="wms.get")
+    assert info.value.request_id is None
+
+
+def test_a_wide_but_shallow_reply_is_decoded_and_one_level_too_deep_is_not() -> None:
+    # Many arrays side by side are no threat; only depth is limited.
+    from xportcn_async.envelope import MAX_JSON_DEPTH
+
+    deepest = MAX_JSON_DEPTH - 2  # the envelope object and its data object take two levels
+    nested = b"[" * deepest + b"]" * deepest
+    wide = b"[" + b",".join([b"[]"] * 200) + b"]"
+    body = b'{"code": 200, "data": {"wide": ' + wide + b', "x": ' + nested + b"}}"
+    assert len(decode(raw(200, body)).data["wide"]) == 200
+    with pytest.raises(MalformedResponseError, match="not JSON"):
+        decode(raw(200, body.replace(nested, b"[" + nested + b"]")))
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e400", "-1e400"])
+def test_a_number_no_float_can_hold_makes_a_2xx_malformed(number: str) -> None:
+    # Python's json module takes NaN and Infinity, and reads 1e400 as inf: none is JSON data.
+    with pytest.raises(MalformedResponseError, match="response body is not JSON"):
+        decode(raw(200, f'{{"code": 200, "data": {{"fee": {number}}}}}'))
+
+
+@pytest.mark.parametrize(("msg", "message"), [(404, "404"), (2.5, "2.5"), (True, None)])
+def test_a_numeric_error_message_is_written_out(msg: Any, message: str | None) -> None:
+    error = decode_error(Response.json({"code": 400, "msg": msg}))
+    assert error.message == (message or "API error code 400")
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "kind"),
+    [
+        (200, 999, APIError),  # a code the table does not know, on a 2xx: a plain API error
+        (400, 999, BadRequestError),  # ... on an HTTP error: the status decides
+        (404, 999, NotFoundError),
+        (401, 999, AuthenticationError),
+        (500, 400, BadRequestError),  # a known code wins over the status
+        (400, 503, ServerError),
+    ],
+)
+def test_the_envelope_code_decides_the_error_kind_and_the_status_only_when_it_cannot(
+    status: int, code: int, kind: type[APIError]
+) -> None:
+    error = decode_error(Response.json({"code": code, "msg": "no"}, status=status))
+    assert type(error) is kind
+    assert (error.code, error.http_status) == (code, status)

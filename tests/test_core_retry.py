@@ -117,6 +117,21 @@ def test_final_errors_are_never_retried_and_raised_as_they_are(
     assert decision.error is error
 
 
+@pytest.mark.parametrize("error", FINAL, ids=repr)
+def test_by_default_no_earlier_attempt_is_in_doubt(error: Exception) -> None:
+    # A caller of decide() that says nothing of earlier attempts gets a write's final error
+    # as it is, not as outcome-unknown.
+    decision = decide(
+        error,
+        operation="logistics.book",
+        attempt=1,
+        policy=POLICY,
+        idempotent=False,
+        retry_ambiguous=False,
+    )
+    assert decision == Decision(False, error=error)
+
+
 @pytest.mark.parametrize("error", AMBIGUOUS, ids=repr)
 def test_ambiguous_errors_are_retried_for_idempotent_operations(error: Exception) -> None:
     assert run(error, idempotent=True).retry

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import random
 import re
 import string
+from collections import Counter
 
 import pytest
 
@@ -107,6 +110,32 @@ def test_nonces_use_the_whole_alphanumeric_alphabet() -> None:
         "".join(signer.sign(creds, query_signed=False).headers["nonce-str"] for _ in range(200))
     )
     assert seen == set(string.ascii_letters + string.digits)
+
+
+def test_every_position_of_a_nonce_varies() -> None:
+    # A fixed prefix or suffix would make nonces guessable there (chance of one position
+    # showing a single character in 200 fair nonces: ~1e-357).
+    creds = Credentials("ak", "sk")
+    nonces = [
+        DefaultSigner().sign(creds, query_signed=False).headers["nonce-str"] for _ in range(200)
+    ]
+    assert all(len({n[i] for n in nonces}) > 1 for i in range(32))
+
+
+def test_nonce_characters_are_equally_likely(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Over a uniform random source (seeded here, so the counts are always the same), every
+    # character comes up equally often; mapping all 256 byte values onto 62 characters would
+    # favour eight of them by a quarter.
+    monkeypatch.setattr(os, "urandom", random.Random(7).randbytes)
+    creds = Credentials("ak", "sk")
+    counts = Counter(
+        "".join(
+            DefaultSigner().sign(creds, query_signed=False).headers["nonce-str"]
+            for _ in range(6200)
+        )
+    )
+    assert len(counts) == 62
+    assert max(counts.values()) / min(counts.values()) < 1.15
 
 
 def test_timestamp_unit_can_be_switched_to_seconds() -> None:

@@ -1,0 +1,286 @@
+"""What a bulk run's journal says, line by line, and the resume rules that read it back: the
+journal is what a later run (and a person) relies on to never book an order twice and to
+know what happened to each one. Through ``client.logistics.book_many`` only."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from xportcn_async import (
+    BookingRequest,
+    InMemoryTransport,
+    Request,
+    Response,
+    RetryPolicy,
+    XportcnClient,
+    from_wire,
+)
+from xportcn_async.batch import Status
+from xportcn_async.errors import MalformedResponseError
+from xportcn_async.sandbox import Sandbox
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = json.loads(
+    (ROOT / "examples" / "orders.jsonl").read_text(encoding="utf-8").splitlines()[0]
+)
+NO_WAIT = RetryPolicy(max_retries=2, initial_delay=0.0, max_delay=0.0)
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def bookings(count: int) -> Iterator[BookingRequest]:
+    """``count`` distinct bookings (their own upstream order ids), without renderIds."""
+    for n in range(count):
+        yield from_wire(
+            {**EXAMPLE, "tmallOrderInfo": {"tmallOrderId": f"T{n:06d}"}}, BookingRequest
+        )
+
+
+def client_for(handler: Handler) -> XportcnClient:
+    return XportcnClient(
+        Sandbox().credentials,
+        base_url="http://127.0.0.1/api",
+        transport=InMemoryTransport(handler),
+        retry=NO_WAIT,
+    )
+
+
+def lines(journal: Path) -> list[dict[str, Any]]:
+    text = journal.read_text(encoding="utf-8")
+    assert text.endswith("\n") and "\n\n" not in text and not text.startswith("\n")
+    return [json.loads(line) for line in text.splitlines()]
+
+
+def is_booking(request: Request, tmall_id: str) -> bool:
+    return "orderBookingFreight" in request.url and tmall_id.encode() in (request.body or b"")
+
+
+async def run(
+    handler: Handler, items: list[BookingRequest], journal: Path, **options: Any
+) -> list[Any]:
+    async with (
+        client_for(handler) as client,
+        client.logistics.book_many(items, journal=journal, ordered=True, **options) as batch_run,
+    ):
+        return [o async for o in batch_run]
+
+
+async def test_each_line_says_what_happened_to_a_booking(tmp_path: Path) -> None:
+    sandbox = Sandbox()
+    started = time.time()
+
+    async def handler(request: Request) -> Response:
+        if is_booking(request, "T000001"):  # the server says no
+            body = {"success": False, "errorCode": 400, "errorMsg": "sku sold out"}
+            return Response.json(body, headers={"x-request-id": "rid-400"})
+        response = await sandbox.handle(request)
+        if is_booking(request, "T000002"):  # booked, and then the server failed
+            body = {"success": False, "errorCode": 500, "errorMsg": "oops"}
+            return Response.json(body, status=500, headers={"x-request-id": "rid-500"})
+        return response
+
+    journal = tmp_path / "run.journal.jsonl"
+    items = list(bookings(3))
+    booked, rejected, unknown = await run(handler, items, journal)
+    assert [booked.status, rejected.status, unknown.status] == [
+        Status.BOOKED,
+        Status.REJECTED,
+        Status.UNKNOWN,
+    ]
+    records = lines(journal)
+    assert [(r["key"], r["status"]) for r in records if r["status"] == "started"] == [
+        (item.key, "started") for item in items
+    ]  # ordered=True and one at a time per key: each started line before its outcome
+    for record in records:
+        assert started <= record["ts"] <= time.time() and round(record["ts"], 3) == record["ts"]
+    starts = {r["key"]: r for r in records if r["status"] == "started"}
+    outcomes = {r["key"]: r for r in records if r["status"] != "started"}
+    for item in items:
+        assert set(starts[item.key]) == {"key", "status", "render_id", "ts"}
+        assert starts[item.key]["render_id"]  # the renderId the booking was sent with
+    assert booked.result is not None
+    assert outcomes[items[0].key] == {
+        "key": items[0].key,
+        "status": "booked",
+        "order_id": booked.result.order_id,
+        "tracking_numbers": booked.result.tracking_numbers,
+        "attempts": 2,  # the preview, then the booking
+        "ts": outcomes[items[0].key]["ts"],
+    }
+    assert booked.result.tracking_numbers  # the sandbox gives every booking one
+    assert outcomes[items[1].key] == {
+        "key": items[1].key,
+        "status": "rejected",
+        "error_type": "BadRequestError",
+        "error_code": 400,
+        "error": str(rejected.error),
+        "request_id": "rid-400",
+        "attempts": 2,
+        "ts": outcomes[items[1].key]["ts"],
+    }
+    assert "sku sold out" in outcomes[items[1].key]["error"]
+    assert outcomes[items[2].key] == {
+        "key": items[2].key,
+        "status": "unknown",
+        "error_type": "OutcomeUnknownError",
+        "error_code": 500,  # the code of what made it unknown
+        "error": str(unknown.error),
+        "request_id": "rid-500",
+        "attempts": 2,
+        "ts": outcomes[items[2].key]["ts"],
+    }
+
+
+async def test_a_later_failure_never_undoes_an_unknown_booking(tmp_path: Path) -> None:
+    # Run 1: the server books, the reply is lost: unknown. Run 2 resends it with the same
+    # renderId and that attempt fails. The order may still exist from run 1, so run 3 must
+    # report it unknown again; were it "failed", run 3 would preview it afresh and book a
+    # second order for the same upstream order.
+    sandbox = Sandbox()
+
+    async def lose_the_reply(request: Request) -> Response:
+        response = await sandbox.handle(request)
+        if "orderBookingFreight" in request.url:
+            return Response(502, {}, b"<html>bad gateway</html>")
+        return response
+
+    async def unavailable(request: Request) -> Response:
+        if "orderBookingFreight" in request.url:
+            return Response(400, {}, b'{"success": false, "errorCode": 400, "errorMsg": "no"}')
+        return await sandbox.handle(request)
+
+    journal = tmp_path / "run.journal.jsonl"
+    items = list(bookings(2))
+    assert {o.status for o in await run(lose_the_reply, items, journal)} == {Status.UNKNOWN}
+    resent = await run(unavailable, items, journal, resend_unknown=True)
+    assert {o.status for o in resent} == {Status.REJECTED}
+    again = await run(sandbox.handle, items, journal)
+    assert {o.status for o in again} == {Status.UNKNOWN}
+    assert all(o.attempts == 0 and "earlier run" in str(o.error) for o in again)
+    assert sandbox.stats.bookings == 2  # run 1's orders, and no second one
+    assert len({o.tmall_order_id for o in sandbox.state.orders.values()}) == 2
+
+
+async def test_a_resumed_run_adds_nothing_for_what_is_settled_or_repeated(tmp_path: Path) -> None:
+    sandbox = Sandbox()
+    journal = tmp_path / "run.journal.jsonl"
+    items = list(bookings(2))
+    await run(sandbox.handle, items, journal)
+    first = lines(journal)
+    again = await run(sandbox.handle, [*items, items[0]], journal)
+    assert [o.status for o in again] == [Status.SKIPPED, Status.SKIPPED, Status.REJECTED]
+    assert "key: the same key or upstream order appears earlier in this input" in str(
+        again[2].error
+    )
+    assert lines(journal) == first  # skipped and repeated bookings leave no line
+    assert sandbox.stats.bookings == 2
+
+
+async def test_a_journal_with_blank_lines_is_read_to_the_end(tmp_path: Path) -> None:
+    items = list(bookings(2))
+    journal = tmp_path / "run.journal.jsonl"
+    journal.write_text(
+        "\n".join(
+            [
+                json.dumps({"key": items[0].key, "status": "booked", "order_id": "1"}),
+                "",
+                "   ",
+                json.dumps({"key": items[1].key, "status": "booked", "order_id": "2"}),
+            ]
+        )
+        + "\n"
+    )
+    sandbox = Sandbox()
+    outcomes = await run(sandbox.handle, items, journal)
+    assert [o.status for o in outcomes] == [Status.SKIPPED, Status.SKIPPED]
+    assert [o.result.order_id for o in outcomes] == ["1", "2"]
+    assert sandbox.stats.bookings == 0
+
+
+async def test_a_rejected_booking_is_previewed_and_booked_afresh_on_resume(tmp_path: Path) -> None:
+    sandbox = Sandbox()
+    previews = 0
+
+    async def reject_bookings(request: Request) -> Response:
+        if "orderBookingFreight" in request.url:
+            return Response.json({"success": False, "errorCode": 400, "errorMsg": "no"})
+        return await sandbox.handle(request)
+
+    async def count_previews(request: Request) -> Response:
+        nonlocal previews
+        previews += "orderRenderFreight" in request.url
+        return await sandbox.handle(request)
+
+    journal = tmp_path / "run.journal.jsonl"
+    items = list(bookings(1))
+    assert [o.status for o in await run(reject_bookings, items, journal)] == [Status.REJECTED]
+    assert [o.status for o in await run(count_previews, items, journal)] == [Status.BOOKED]
+    assert previews == 1  # its old quote may be stale
+    assert sandbox.stats.bookings == 1
+
+
+async def test_an_invalid_booking_is_rejected_naming_it_and_its_field(tmp_path: Path) -> None:
+    sandbox = Sandbox()
+    item = next(bookings(1))
+    bad = from_wire(
+        {**EXAMPLE, "receiverAddress": {**EXAMPLE["receiverAddress"], "country": "USA"}},
+        BookingRequest,
+    )
+    (outcome,) = await run(sandbox.handle, [bad], tmp_path / "j.jsonl")
+    assert outcome.status is Status.REJECTED
+    assert str(outcome.error).startswith(f"invalid booking {bad.key}: receiver_address.country")
+    (outcome,) = await run(sandbox.handle, [item], tmp_path / "k.jsonl", preview_missing=False)
+    assert outcome.status is Status.REJECTED
+    assert str(outcome.error) == f"invalid booking {item.key}: render_id: required (no preview)"
+    assert sandbox.stats.bookings == 0
+
+
+async def test_a_preview_without_a_render_id_fails_naming_the_preview_and_its_request_id(
+    tmp_path: Path,
+) -> None:
+    sandbox = Sandbox()
+
+    async def no_render_id(request: Request) -> Response:
+        if "orderRenderFreight" in request.url:
+            body = {"success": True, "errorCode": 200, "data": {"renderId": ""}}
+            return Response.json(body, headers={"x-request-id": "rid-preview"})
+        return await sandbox.handle(request)
+
+    (outcome,) = await run(no_render_id, list(bookings(1)), tmp_path / "j.jsonl")
+    assert outcome.status is Status.FAILED
+    error = outcome.error
+    assert isinstance(error, MalformedResponseError)
+    assert (error.operation, error.request_id, error.http_status) == (
+        "logistics.preview_freight",
+        "rid-preview",
+        200,
+    )
+    assert "the freight preview returned no renderId" in str(error)
+    assert sandbox.stats.bookings == 0
+
+
+async def test_without_a_journal_retry_ambiguous_resends_a_booking_whose_reply_was_lost() -> None:
+    sandbox = Sandbox()
+    lost = 0
+
+    async def lose_the_first_reply(request: Request) -> Response:
+        nonlocal lost
+        response = await sandbox.handle(request)
+        if "orderBookingFreight" in request.url and not lost:
+            lost += 1
+            return Response(502, {}, b"bad gateway")
+        return response
+
+    items = list(bookings(1))
+    async with (
+        client_for(lose_the_first_reply) as client,
+        client.logistics.book_many(items, retry_ambiguous=True) as batch_run,
+    ):
+        outcomes = [o async for o in batch_run]
+    assert [o.status for o in outcomes] == [Status.BOOKED]
+    assert sandbox.stats.bookings == 1  # the same renderId again: the server deduplicated it
+    assert sandbox.stats.duplicate_booking_attempts == 1
