@@ -81,7 +81,10 @@ async def test_2000_bookings_with_20_percent_faults_one_outcome_each_and_none_bo
             XportcnClient(
                 running.credentials,
                 base_url=running.base_url,
-                timeout=Timeout(total=0.5),
+                # Far above any reply's time on a loaded machine: at 0.5 s, ordinary replies
+                # timed out under load (fewer bookings, retries exhausted); slow faults still
+                # come, as late replies.
+                timeout=Timeout(total=5.0),
                 retry=FAST_RETRY,
             ) as client,
             client.logistics.book_many(bookings(2000), concurrency=100) as run,
@@ -114,7 +117,10 @@ async def test_retry_ambiguous_books_everything_and_the_server_dedupes_repeats()
             XportcnClient(
                 running.credentials,
                 base_url=running.base_url,
-                timeout=Timeout(total=0.5),
+                # Far above any reply's time on a loaded machine: at 0.5 s, ordinary replies
+                # timed out under load (fewer bookings, retries exhausted); slow faults still
+                # come, as late replies.
+                timeout=Timeout(total=5.0),
                 retry=RetryPolicy(max_retries=12, initial_delay=0.001, max_delay=0.01),
             ) as client,
             client.logistics.book_many(
