@@ -76,12 +76,11 @@ class Codec:
         self.signer = signer
         self._paths = dict(paths)
         self._routes: dict[int, tuple[Endpoint[Any, Any], Route]] = {}
-        # The default signer, in milliseconds, with the real clock: the common case, signed
-        # without building a SignedParams for every attempt.
+        # The default signer in milliseconds (the common case) signs without building a
+        # SignedParams for every attempt.
         self._fast_sign = type(signer) is DefaultSigner and signer.timestamp_unit == "ms"
         self._clock = signer.clock if isinstance(signer, DefaultSigner) else None
-        fixed = {"access-key": credentials.access_key}
-        self._fixed_headers = (*_BASE_HEADERS, *fixed.items())
+        self._fixed_headers = (*_BASE_HEADERS, ("access-key", credentials.access_key))
         self._user_id = credentials.user_id
 
     def route(self, endpoint: Endpoint[Any, Any]) -> Route:
@@ -133,10 +132,10 @@ class Codec:
         return decode(response, style=route.envelope, operation=route.name)
 
 
-def encode_body(wire: Any) -> bytes:
+def encode_body(value: Any) -> bytes:
     """A wire value (``to_wire``'s output, or ``client.call``'s body) as request bytes:
     compact UTF-8 JSON, with orjson when installed (byte-identical: :mod:`..wirejson`)."""
-    return wirejson.dumps(wire)
+    return wirejson.dumps(value)
 
 
 def query_string(params: Mapping[str, str]) -> str:
