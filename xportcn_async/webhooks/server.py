@@ -166,7 +166,10 @@ class WebhookServer:
         runner = web.AppRunner(
             self.app,
             access_log=None,
-            keepalive_timeout=self.idle_timeout,
+            # aiohttp's own keep-alive timer is only a backstop: ours closes first, so that
+            # every connection closed for idleness is counted in ``timed_out`` (aiohttp 3.14
+            # also applies its timer before a request's headers are in).
+            keepalive_timeout=self.idle_timeout + 1.0,
             shutdown_timeout=self._shutdown_timeout,
         )
         await runner.setup()
