@@ -10,6 +10,8 @@ from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from xportcn_async import (
     BookingRequest,
     InMemoryTransport,
@@ -20,7 +22,7 @@ from xportcn_async import (
     from_wire,
 )
 from xportcn_async.batch import Status
-from xportcn_async.errors import MalformedResponseError
+from xportcn_async.errors import MalformedResponseError, OutcomeUnknownError
 from xportcn_async.sandbox import Sandbox
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -163,7 +165,15 @@ async def test_a_later_failure_never_undoes_an_unknown_booking(tmp_path: Path) -
     assert {o.status for o in resent} == {Status.REJECTED}
     again = await run(sandbox.handle, items, journal)
     assert {o.status for o in again} == {Status.UNKNOWN}
-    assert all(o.attempts == 0 and "earlier run" in str(o.error) for o in again)
+    for outcome in again:
+        assert outcome.attempts == 0
+        assert isinstance(outcome.error, OutcomeUnknownError)
+        assert (outcome.error.operation, outcome.error.attempts) == ("logistics.book", 0)
+        assert (
+            "an earlier run sent this booking and its outcome is unknown; check the order "
+            in str(outcome.error)
+        )
+        assert "(or opt in with resend_unknown=True)" in str(outcome.error)
     assert sandbox.stats.bookings == 2  # run 1's orders, and no second one
     assert len({o.tmall_order_id for o in sandbox.state.orders.values()}) == 2
 
@@ -176,8 +186,9 @@ async def test_a_resumed_run_adds_nothing_for_what_is_settled_or_repeated(tmp_pa
     first = lines(journal)
     again = await run(sandbox.handle, [*items, items[0]], journal)
     assert [o.status for o in again] == [Status.SKIPPED, Status.SKIPPED, Status.REJECTED]
-    assert "key: the same key or upstream order appears earlier in this input" in str(
-        again[2].error
+    assert str(again[2].error) == (
+        f"invalid booking {items[0].key}: "
+        "key: the same key or upstream order appears earlier in this input"
     )
     assert lines(journal) == first  # skipped and repeated bookings leave no line
     assert sandbox.stats.bookings == 2
@@ -262,11 +273,16 @@ async def test_a_preview_without_a_render_id_fails_naming_the_preview_and_its_re
         "rid-preview",
         200,
     )
-    assert "the freight preview returned no renderId" in str(error)
+    assert str(error).startswith(
+        "logistics.preview_freight: the freight preview returned no renderId ("
+    )
     assert sandbox.stats.bookings == 0
 
 
-async def test_without_a_journal_retry_ambiguous_resends_a_booking_whose_reply_was_lost() -> None:
+@pytest.mark.parametrize("journalled", [False, True])
+async def test_retry_ambiguous_resends_a_booking_whose_reply_was_lost(
+    tmp_path: Path, journalled: bool
+) -> None:
     sandbox = Sandbox()
     lost = 0
 
@@ -279,11 +295,64 @@ async def test_without_a_journal_retry_ambiguous_resends_a_booking_whose_reply_w
         return response
 
     items = list(bookings(1))
+    journal = tmp_path / "j.jsonl" if journalled else None
     async with (
         client_for(lose_the_first_reply) as client,
-        client.logistics.book_many(items, retry_ambiguous=True) as batch_run,
+        client.logistics.book_many(items, retry_ambiguous=True, journal=journal) as batch_run,
     ):
         outcomes = [o async for o in batch_run]
     assert [o.status for o in outcomes] == [Status.BOOKED]
     assert sandbox.stats.bookings == 1  # the same renderId again: the server deduplicated it
     assert sandbox.stats.duplicate_booking_attempts == 1
+
+
+async def test_retry_ambiguous_also_resends_what_an_earlier_run_left_unknown(
+    tmp_path: Path,
+) -> None:
+    # resend_unknown follows retry_ambiguous unless given.
+    sandbox = Sandbox()
+
+    async def lose_the_reply(request: Request) -> Response:
+        response = await sandbox.handle(request)
+        if "orderBookingFreight" in request.url:
+            return Response(502, {}, b"bad gateway")
+        return response
+
+    journal = tmp_path / "j.jsonl"
+    items = list(bookings(1))
+    assert [o.status for o in await run(lose_the_reply, items, journal)] == [Status.UNKNOWN]
+    again = await run(sandbox.handle, items, journal, retry_ambiguous=True)
+    assert [o.status for o in again] == [Status.BOOKED]
+    assert sandbox.stats.bookings == 1
+
+
+class CountingLimiter:
+    def __init__(self) -> None:
+        self.acquired = 0
+
+    async def acquire(self) -> None:
+        self.acquired += 1
+
+
+@pytest.mark.parametrize("journalled", [False, True])
+async def test_the_rate_limit_paces_every_request_of_a_bulk_run(
+    tmp_path: Path, journalled: bool
+) -> None:
+    sandbox = Sandbox()
+    requests = 0
+
+    async def count(request: Request) -> Response:
+        nonlocal requests
+        requests += 1
+        return await sandbox.handle(request)
+
+    limiter = CountingLimiter()
+    journal = tmp_path / "j.jsonl" if journalled else None
+    async with (
+        client_for(count) as client,
+        client.logistics.book_many(bookings(3), rate_limit=limiter, journal=journal) as batch_run,
+    ):
+        assert {o.status async for o in batch_run} == {Status.BOOKED}
+    assert limiter.acquired == requests == 6  # a preview and a booking each
+    with pytest.raises(ValueError, match="burst applies to a numeric rate_limit only"):
+        client.logistics.book_many(bookings(1), rate_limit=limiter, burst=2)
