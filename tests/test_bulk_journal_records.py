@@ -5,6 +5,7 @@ know what happened to each one. Through ``client.logistics.book_many`` only."""
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
@@ -22,6 +23,7 @@ from xportcn_async import (
     from_wire,
 )
 from xportcn_async.batch import Status
+from xportcn_async.bulk import ClaimedByAnotherWorker, Journal
 from xportcn_async.errors import MalformedResponseError, OutcomeUnknownError
 from xportcn_async.sandbox import Sandbox
 
@@ -62,7 +64,7 @@ def is_booking(request: Request, tmall_id: str) -> bool:
 
 
 async def run(
-    handler: Handler, items: list[BookingRequest], journal: Path, **options: Any
+    handler: Handler, items: list[BookingRequest], journal: Path | Journal, **options: Any
 ) -> list[Any]:
     async with (
         client_for(handler) as client,
@@ -356,3 +358,80 @@ async def test_the_rate_limit_paces_every_request_of_a_bulk_run(
     assert limiter.acquired == requests == 6  # a preview and a booking each
     with pytest.raises(ValueError, match="burst applies to a numeric rate_limit only"):
         client.logistics.book_many(bookings(1), rate_limit=limiter, burst=2)
+
+
+def test_a_booking_claimed_by_another_worker_says_by_whom() -> None:
+    """The error of a booking skipped on a shared journal names its key and, when the journal
+    knows it, the worker holding it: what a person checks before looking for its outcome."""
+    held = ClaimedByAnotherWorker("tmall:T000001", "host-2:4711")
+    assert (held.key, held.worker) == ("tmall:T000001", "host-2:4711")
+    assert str(held) == "claimed by another worker (host-2:4711)"
+    unnamed = ClaimedByAnotherWorker("tmall:T000002", None)
+    assert (unnamed.key, unnamed.worker) == ("tmall:T000002", None)
+    assert str(unnamed) == "claimed by another worker"
+
+
+async def test_a_journal_keeps_text_as_utf_8_a_person_can_read(tmp_path: Path) -> None:
+    """Messages in other scripts (the server's are often Chinese) are written as they are,
+    in UTF-8, not as ``\\uXXXX`` escapes: the journal is read with grep and a pager too."""
+
+    async def handler(request: Request) -> Response:
+        if is_booking(request, "T000000"):
+            body = {"success": False, "errorCode": 400, "errorMsg": "收件人地址无效"}
+            return Response.json(body)
+        return await Sandbox().handle(request)
+
+    journal = tmp_path / "run.journal.jsonl"
+    [rejected] = await run(handler, list(bookings(1)), journal)
+    assert rejected.status is Status.REJECTED
+    raw = journal.read_bytes()
+    assert "收件人地址无效".encode() in raw
+    assert b"\\u" not in raw
+    assert "收件人地址无效" in lines(journal)[-1]["error"]
+
+
+async def test_a_journal_with_fsync_forces_each_line_to_disk_before_the_booking_is_sent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "run.journal.jsonl"
+    synced: list[int] = []  # the inode of each file forced to disk
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        real_fsync(fd)
+        synced.append(os.fstat(fd).st_ino)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    synced_when_sent: list[int] = []
+    sandbox = Sandbox()
+
+    async def handler(request: Request) -> Response:
+        if is_booking(request, "T00000"):
+            synced_when_sent.append(len(synced))
+        return await sandbox.handle(request)
+
+    journal = Journal(path, fsync=True)
+    try:
+        outcomes = await run(handler, list(bookings(2)), journal)
+    finally:
+        journal.close()
+    assert [o.status for o in outcomes] == [Status.BOOKED, Status.BOOKED]
+    assert len(lines(path)) == 4  # started and booked, twice
+    assert synced == [path.stat().st_ino] * 4  # every line, and only the journal
+    # Each booking was sent only after its started line was on disk (ordered, one at a time).
+    assert synced_when_sent == [1, 3]
+
+
+async def test_a_resumed_run_appends_its_lines_after_the_last_one(tmp_path: Path) -> None:
+    journal = tmp_path / "run.journal.jsonl"
+    items = list(bookings(2))
+    sandbox = Sandbox()
+    await run(sandbox.handle, items[:1], journal)
+    first = lines(journal)
+    await run(sandbox.handle, items, journal)
+    records = lines(journal)  # no blank line between the runs' lines
+    assert records[: len(first)] == first
+    assert [(r["key"], r["status"]) for r in records[len(first) :]] == [
+        (items[1].key, "started"),
+        (items[1].key, "booked"),
+    ]
