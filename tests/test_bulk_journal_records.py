@@ -435,3 +435,81 @@ async def test_a_resumed_run_appends_its_lines_after_the_last_one(tmp_path: Path
         (items[1].key, "started"),
         (items[1].key, "booked"),
     ]
+
+
+async def test_the_started_line_is_in_the_file_before_the_booking_is_sent(tmp_path: Path) -> None:
+    """Nothing waits in a buffer: a run killed while its booking is on the wire leaves the
+    line that makes the next run treat that booking as in doubt."""
+    journal = tmp_path / "run.journal.jsonl"
+    items = list(bookings(2))
+    sandbox = Sandbox()
+    seen_when_sent: list[list[tuple[str, str]]] = []
+
+    async def handler(request: Request) -> Response:
+        if is_booking(request, "T00000"):
+            seen_when_sent.append([(r["key"], r["status"]) for r in lines(journal)])
+        return await sandbox.handle(request)
+
+    await run(handler, items, journal)
+    first, second = (item.key for item in items)
+    assert seen_when_sent == [
+        [(first, "started")],
+        [(first, "started"), (first, "booked"), (second, "started")],
+    ]
+
+
+async def test_a_booking_sent_twice_stays_in_doubt_when_its_second_send_failed(
+    tmp_path: Path,
+) -> None:
+    """Two ``started`` lines without an outcome between them: the first send's outcome is
+    unknown, and a later failure of the second does not make the order safe to book anew."""
+    [item] = bookings(1)
+    journal = tmp_path / "run.journal.jsonl"
+    started = {"key": item.key, "status": "started", "render_id": "R1"}
+    failed = {"key": item.key, "status": "failed", "error": "connection reset"}
+    journal.write_text("".join(json.dumps(r) + "\n" for r in [started, started, failed]))
+    sandbox = Sandbox()
+    [outcome] = await run(sandbox.handle, [item], journal)
+    assert outcome.status is Status.UNKNOWN
+    assert "check the order before resending" in str(outcome.error)
+    assert sandbox.stats.bookings == 0
+
+
+async def test_a_journal_says_what_it_last_recorded_for_a_key(tmp_path: Path) -> None:
+    async def handler(request: Request) -> Response:
+        if is_booking(request, "T000001"):
+            return Response.json({"success": False, "errorCode": 400, "errorMsg": "no"})
+        return await sandbox.handle(request)
+
+    sandbox = Sandbox()
+    items = list(bookings(2))
+    journal = Journal(tmp_path / "run.journal.jsonl")
+    try:
+        await run(handler, items, journal)
+        booked, rejected = (journal.previous(item.key) for item in items)
+    finally:
+        journal.close()
+    assert booked is not None and rejected is not None
+    assert (booked.status, rejected.status) == ("booked", "rejected")
+    assert journal.previous("tmall:never-seen") is None
+
+
+async def test_an_unknown_booking_with_its_own_render_id_is_resent_with_it(
+    tmp_path: Path,
+) -> None:
+    """An earlier run left it ``unknown`` without saying which ``renderId`` it sent: the
+    booking's own ``renderId`` makes resending it safe (the server dedupes by it)."""
+    item = next(bookings(1)).with_render_id("FF7")
+    journal = tmp_path / "run.journal.jsonl"
+    journal.write_text(json.dumps({"key": item.key, "status": "unknown"}) + "\n")
+    sent: list[bytes] = []
+    sandbox = Sandbox()
+
+    async def handler(request: Request) -> Response:
+        if "orderBookingFreight" in request.url:
+            sent.append(request.body or b"")
+        return await sandbox.handle(request)
+
+    [outcome] = await run(handler, [item], journal, resend_unknown=True)
+    assert len(sent) == 1 and b'"FF7"' in sent[0]
+    assert outcome.status is not Status.UNKNOWN
