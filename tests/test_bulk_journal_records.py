@@ -4,6 +4,7 @@ know what happened to each one. Through ``client.logistics.book_many`` only."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import time
@@ -23,7 +24,7 @@ from xportcn_async import (
     from_wire,
 )
 from xportcn_async.batch import Status
-from xportcn_async.bulk import ClaimedByAnotherWorker, Journal
+from xportcn_async.bulk import BookManyOptions, Claim, ClaimedByAnotherWorker, ClaimKind, Journal
 from xportcn_async.errors import MalformedResponseError, OutcomeUnknownError
 from xportcn_async.sandbox import Sandbox
 
@@ -513,3 +514,89 @@ async def test_an_unknown_booking_with_its_own_render_id_is_resent_with_it(
     [outcome] = await run(handler, [item], journal, resend_unknown=True)
     assert len(sent) == 1 and b'"FF7"' in sent[0]
     assert outcome.status is not Status.UNKNOWN
+
+
+class _SharedJournal(Journal):
+    """A file journal on which another worker holds one upstream order, as a shared
+    (PostgreSQL) journal answers when two hosts run the same input."""
+
+    async def claim(self, item: BookingRequest, *, resend_unknown: bool) -> Claim:
+        if item.tmall_order_id == "T000001":
+            return Claim(kind=ClaimKind.TAKEN, holder="host-2:4711")
+        return await super().claim(item, resend_unknown=resend_unknown)
+
+
+async def test_a_booking_another_worker_holds_is_skipped_naming_the_worker(
+    tmp_path: Path,
+) -> None:
+    sandbox = Sandbox()
+    items = list(bookings(2))
+    journal = _SharedJournal(tmp_path / "run.journal.jsonl")
+    try:
+        booked, held = await run(sandbox.handle, items, journal)
+    finally:
+        journal.close()
+    assert (booked.status, held.status) == (Status.BOOKED, Status.SKIPPED)
+    assert isinstance(held.error, ClaimedByAnotherWorker)
+    assert (held.error.key, held.error.worker) == (items[1].key, "host-2:4711")
+    assert held.result is None
+    assert sandbox.stats.bookings == 1
+
+
+async def test_an_unknown_booking_without_its_render_id_says_why_it_is_not_resent(
+    tmp_path: Path,
+) -> None:
+    [item] = bookings(1)
+    journal = tmp_path / "run.journal.jsonl"
+    journal.write_text(json.dumps({"key": item.key, "status": "unknown"}) + "\n")
+    sandbox = Sandbox()
+    [outcome] = await run(sandbox.handle, [item], journal, resend_unknown=True)
+    assert outcome.status is Status.UNKNOWN
+    assert str(outcome.error).endswith(
+        "an earlier run sent this booking and its outcome is unknown; "
+        "its renderId is not in the journal, so it cannot be resent safely"
+    )
+    assert sandbox.stats.bookings == 0
+
+
+async def test_outcomes_come_as_bookings_finish_unless_ordered() -> None:
+    sandbox = Sandbox()
+    items = list(bookings(2))
+    second_booked = asyncio.Event()
+
+    async def handler(request: Request) -> Response:
+        if is_booking(request, "T000000"):
+            await second_booked.wait()  # the first booking finishes last
+        response = await sandbox.handle(request)
+        if is_booking(request, "T000001"):
+            second_booked.set()
+        return response
+
+    unordered, ordered = BookManyOptions(), BookManyOptions(ordered=True)
+    for options, order in [(unordered, [1, 0]), (ordered, [0, 1])]:
+        second_booked.clear()
+        async with (
+            client_for(handler) as client,
+            client.logistics.book_many(items, **options) as batch_run,
+        ):
+            keys = [o.key async for o in batch_run]
+        assert keys == [items[n].key for n in order]
+
+
+async def test_a_journal_passed_in_stays_open_after_a_run_that_read_nothing(
+    tmp_path: Path,
+) -> None:
+    """The caller's journal is the caller's to close, even when the run ends before it
+    began; the run only closes a journal it opened from a path."""
+    sandbox = Sandbox()
+    items = list(bookings(1))
+    journal = Journal(tmp_path / "run.journal.jsonl")
+    try:
+        async with client_for(sandbox.handle) as client:
+            async with client.logistics.book_many(items, journal=journal):
+                pass  # ended before reading anything
+            async with client.logistics.book_many(items, journal=journal) as batch_run:
+                [outcome] = [o async for o in batch_run]
+    finally:
+        journal.close()
+    assert outcome.status is Status.BOOKED
