@@ -421,6 +421,10 @@ async def test_a_journal_with_fsync_forces_each_line_to_disk_before_the_booking_
     assert synced == [path.stat().st_ino] * 4  # every line, and only the journal
     # Each booking was sent only after its started line was on disk (ordered, one at a time).
     assert synced_when_sent == [1, 3]
+    # Without it (the default), nothing is forced: SIGKILL-safe, at no fsync cost.
+    synced.clear()
+    await run(handler, list(bookings(3)), tmp_path / "default.journal.jsonl")
+    assert synced == []
 
 
 async def test_a_resumed_run_appends_its_lines_after_the_last_one(tmp_path: Path) -> None:
