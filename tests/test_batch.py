@@ -585,3 +585,28 @@ async def test_the_report_counts_each_status_and_summarises_latency() -> None:
         f"latency p50 {d['latency_ms']['p50']} ms, p90 {d['latency_ms']['p90']} ms, "
         f"p99 {d['latency_ms']['p99']} ms, max {d['latency_ms']['max']} ms"
     )
+
+
+async def test_batch_refuses_settings_it_cannot_run_with_saying_which() -> None:
+    async def work(n: int) -> int:
+        return n
+
+    with pytest.raises(ValueError) as error:
+        batch(work, range(3), concurrency=0)
+    assert str(error.value) == "concurrency must be at least 1"
+    with pytest.raises(ValueError) as error:
+        batch(work, range(3), window=-1)
+    assert str(error.value) == "window must not be negative"
+
+
+async def test_an_outcome_is_keyed_by_its_items_key_attribute_by_default() -> None:
+    class Order:
+        def __init__(self, key: str) -> None:
+            self.key = key
+
+    async def work(item: object) -> None:
+        return None
+
+    async with batch(work, [Order("A-1"), 7], ordered=True) as run:
+        keys = [o.key async for o in run]
+    assert keys == ["A-1", ""]  # an item without one: no key

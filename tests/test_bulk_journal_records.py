@@ -604,3 +604,27 @@ async def test_a_journal_passed_in_stays_open_after_a_run_that_read_nothing(
     finally:
         journal.close()
     assert outcome.status is Status.BOOKED
+
+
+async def test_a_bulk_run_iterated_outside_async_with_says_how_and_frees_its_journal(
+    tmp_path: Path,
+) -> None:
+    sandbox = Sandbox()
+    items = list(bookings(1))
+    journal = tmp_path / "run.journal.jsonl"
+    async with client_for(sandbox.handle) as client:
+        run = client.logistics.book_many(items, journal=journal)
+        with pytest.raises(TypeError) as error:
+            async for _ in run:
+                pass
+        assert str(error.value) == (
+            "iterate this run inside `async with`, so that leaving the loop early (break, an "
+            "exception) stops its workers instead of leaving them running:\n"
+            "    async with client.logistics.book_many(...) as run:\n"
+            "        async for outcome in run:\n"
+            "            ..."
+        )
+        async with client.logistics.book_many(items, journal=journal) as again:
+            [outcome] = [o async for o in again]
+    assert outcome.status is Status.BOOKED
+    assert sandbox.stats.bookings == 1
