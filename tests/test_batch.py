@@ -610,3 +610,31 @@ async def test_an_outcome_is_keyed_by_its_items_key_attribute_by_default() -> No
     async with batch(work, [Order("A-1"), 7], ordered=True) as run:
         keys = [o.key async for o in run]
     assert keys == ["A-1", ""]  # an item without one: no key
+
+
+async def test_an_item_whose_key_cannot_be_computed_is_rejected_with_that_error() -> None:
+    """A key function that fails on bad input rejects that item only, without running it."""
+    ran: list[object] = []
+
+    async def work(item: object) -> object:
+        ran.append(item)
+        return item
+
+    def key(item: object) -> str:
+        if not isinstance(item, str):
+            raise TypeError(f"no key for {item!r}")
+        return item
+
+    async with batch(work, ["a", 7, "b"], key=key, ordered=True) as run:
+        outcomes = [o async for o in run]
+    bad = outcomes[1]
+    assert [(o.index, o.key, o.item, o.status) for o in outcomes] == [
+        (0, "a", "a", Status.OK),
+        (1, "", 7, Status.REJECTED),
+        (2, "b", "b", Status.OK),
+    ]
+    assert isinstance(bad.error, TypeError) and str(bad.error) == "no key for 7"
+    assert bad.result is None and bad.attempts == 0
+    assert ran == ["a", "b"]
+    assert run.report.total == 3 and run.report.count(Status.REJECTED) == 1
+    assert run.report.latency.count == 2  # only what ran counts
