@@ -21,7 +21,15 @@ from xportcn_async import (
     EstimateFreightRequest,
     Response,
     RetryPolicy,
+    XportcnClient,
     from_wire,
+)
+from xportcn_async.models import (
+    CreatedOrder,
+    CreateOrderRequest,
+    OrderAddress,
+    OrderItem,
+    PlacedOrder,
 )
 from xportcn_async.transports import AiohttpTransport, ReqwestTransport, Transport
 
@@ -156,3 +164,18 @@ def make_transport(transport: str) -> Callable[..., Transport]:
     """Builds the transport under test with the given options (``limit``,
     ``max_response_size``)."""
     return ReqwestTransport if transport == "reqwest" else AiohttpTransport
+
+
+async def pay_one_order_and_create_another(
+    client: XportcnClient,
+) -> tuple[PlacedOrder, CreatedOrder]:
+    """The sandbox order flow the push tests share: one order placed and paid, a second one
+    only created (the tests then cancel, reprice or refund them)."""
+    address = OrderAddress(full_name="Warehouse", mobile="13500000000", address="1 Road")
+    line = OrderItem(offer_id=889512351602, spec_id="530ad00177264564503ec3b848650652", quantity=2)
+    paid = await client.orders.preview_and_create(CreateOrderRequest(address=address, items=[line]))
+    assert paid.order_id is not None
+    await client.orders.pay(paid.order_id)
+    created = await client.orders.create(CreateOrderRequest(address=address, items=[line]))
+    assert created.order_id is not None
+    return paid, created

@@ -18,7 +18,6 @@ import pytest
 from aiohttp import web
 
 from xportcn_async import XportcnClient
-from xportcn_async.models import CreateOrderRequest, OrderAddress, OrderItem
 from xportcn_async.sandbox import ka as sandbox_ka
 from xportcn_async.sandbox import serve
 from xportcn_async.sandbox.push import MessagePusher
@@ -40,6 +39,8 @@ from xportcn_async.webhooks import (
 )
 from xportcn_async.webhooks import dispatcher as dispatcher_module
 from xportcn_async.webhooks.inbox import now as inbox_now
+
+from .conftest import pay_one_order_and_create_another
 
 PATH = "/xportcn/messages"
 T0 = 1_800_000_000.0  # the contract tests pass their own clock
@@ -400,21 +401,13 @@ async def test_sandbox_pushes_create_pay_and_cancel_through_a_durable_inbox(
         received.append(message)
 
     app = create_webhook_app(handler, inbox=target, initial_retry_delay=0.01)
-    address = OrderAddress(full_name="Warehouse", mobile="13500000000", address="1 Road")
-    line = OrderItem(offer_id=889512351602, spec_id="530ad00177264564503ec3b848650652", quantity=2)
     async with (
         running_app(app) as url,
         serve(port=0) as running,
         MessagePusher(running.sandbox, url, deliveries_per_message=2) as pusher,
         XportcnClient(running.credentials, base_url=running.base_url) as client,
     ):
-        paid = await client.orders.preview_and_create(
-            CreateOrderRequest(address=address, items=[line])
-        )
-        assert paid.order_id is not None
-        await client.orders.pay(paid.order_id)
-        cancelled = await client.orders.create(CreateOrderRequest(address=address, items=[line]))
-        assert cancelled.order_id is not None
+        paid, cancelled = await pay_one_order_and_create_another(client)
         sandbox_ka.ka_state(running.sandbox).cancel_order(cancelled.order_id, "changed mind")
         await pusher.flush()
         await app[RECEIVER_KEY].join()

@@ -23,9 +23,6 @@ from hypothesis import strategies as st
 from xportcn_async import ValidationError, XportcnClient, from_wire
 from xportcn_async.models import (
     CHINA_TZ,
-    CreateOrderRequest,
-    OrderAddress,
-    OrderItem,
     OrderStatus,
     PayStatus,
     ProductDetailRequest,
@@ -48,6 +45,8 @@ from xportcn_async.webhooks import (
     create_webhook_app,
     parse_message,
 )
+
+from .conftest import pay_one_order_and_create_another
 
 PATH = "/xportcn/messages"
 
@@ -490,21 +489,13 @@ async def test_sandbox_pushes_order_messages_end_to_end() -> None:
 
     app = create_webhook_app(record)
     receiver = app[RECEIVER_KEY]
-    address = OrderAddress(full_name="Warehouse", mobile="13500000000", address="1 Road")
-    line = OrderItem(offer_id=889512351602, spec_id="530ad00177264564503ec3b848650652", quantity=2)
     async with (
         running_app(app) as url,
         serve(port=0) as running,
         MessagePusher(running.sandbox, url, deliveries_per_message=2) as pusher,
         XportcnClient(running.credentials, base_url=running.base_url) as client,
     ):
-        paid = await client.orders.preview_and_create(
-            CreateOrderRequest(address=address, items=[line])
-        )
-        assert paid.order_id is not None
-        await client.orders.pay(paid.order_id)
-        cancelled = await client.orders.create(CreateOrderRequest(address=address, items=[line]))
-        assert cancelled.order_id is not None
+        paid, cancelled = await pay_one_order_and_create_another(client)
         ka = sandbox_ka.ka_state(running.sandbox)
         ka.change_price(cancelled.order_id, 5000)
         ka.cancel_order(cancelled.order_id, "buyer changed their mind")
