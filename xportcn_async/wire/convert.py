@@ -23,7 +23,7 @@ import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, TypeVar, get_origin
+from typing import Any, TypeVar, get_args, get_origin
 
 import attrs
 import cattrs
@@ -33,6 +33,7 @@ from cattrs.v import format_exception
 
 from ..errors import FieldError, ValidationError
 from .fields import KEEP_NONE, REQUEST_ID, WRAP, is_tolerant, wire_name
+from .generated import structure_fn, unstructure_fn
 from .types import (
     ChinaTime,
     Fen,
@@ -94,6 +95,11 @@ def _structure_str(value: Any, cl: type) -> str:
 
 def _int(value: Any, _: type) -> int:
     return integer(value)
+
+
+_EXACT: dict[Hook, type] = {_structure_str: str, _int: int, _structure_bool: bool}
+"""Scalar hooks that return a value of exactly this class unchanged: the generated
+structure functions take such a value without calling the hook."""
 
 
 # -- the special types -----------------------------------------------------------------------
@@ -170,15 +176,20 @@ def _wrapped(key: str, inner: Callable[[Any], Any]) -> Callable[[Any], Any]:
 # -- the converter ---------------------------------------------------------------------------
 
 
-def make_converter() -> cattrs.Converter:
+def make_converter(*, shortcuts: bool = True) -> cattrs.Converter:
     """A converter with every hook of the wire format: scalars, the special types, lists
     (from JSON arrays only), and factories for any attrs model (strict or tolerant).
-    Nothing else registers hooks."""
+    Nothing else registers hooks.
+
+    ``shortcuts``: models and lists are read and written by the generated functions of
+    :mod:`.generated` first, with cattrs' own functions behind them. ``False`` leaves
+    cattrs' functions alone: the same results, more slowly (what the shortcuts are tested
+    against)."""
     conv = cattrs.Converter()
     _register_scalars(conv)
     _register_special_types(conv)
-    _register_lists(conv)
-    _register_models(conv)
+    _register_lists(conv, shortcuts)
+    _register_models(conv, shortcuts)
     return conv
 
 
@@ -223,32 +234,47 @@ def _is_list(tp: Any) -> bool:
     return tp is list or get_origin(tp) is list
 
 
-def _register_lists(conv: cattrs.Converter) -> None:
+def _register_lists(conv: cattrs.Converter, shortcuts: bool) -> None:
     def list_factory(cl: Any) -> Hook:
         # cattrs' own list hook takes any iterable: the string "abc" would become
         # ["a", "b", "c"] (the offer ids "123" [1, 2, 3]) and an object its list of keys.
         items = list_structure_factory(cl, conv)
+        args = get_args(cl)
+        element = args[0] if args else Any
+        hook = conv.get_structure_hook(element)
 
         def structure(value: Any, tp: Any) -> list[Any]:
             if not isinstance(value, list):
                 raise WireValueError(f"expected a list, got {shown(value)}")
+            if shortcuts:
+                try:  # the same hook per element, without cattrs' bookkeeping of indexes
+                    return [hook(v, element) for v in value]
+                except Exception:  # cattrs again, for its error and the failing index
+                    pass
             structured: list[Any] = items(value, tp)
             return structured
 
         return structure
 
+    def unstructure_factory(cl: Any) -> Callable[[Any], list[Any]]:
+        args = get_args(cl)
+        hook = conv.get_unstructure_hook(args[0] if args else Any)
+        return lambda value: [hook(v) for v in value]
+
     conv.register_structure_hook_factory(_is_list, list_factory)
+    if shortcuts:  # cattrs' own: list() of a generator
+        conv.register_unstructure_hook_factory(_is_list, unstructure_factory)
 
 
-def _register_models(conv: cattrs.Converter) -> None:
+def _register_models(conv: cattrs.Converter, shortcuts: bool) -> None:
     def structure_factory(cl: type[Any]) -> Hook:
-        return _strict_structure(conv, cl)
+        return _strict_structure(conv, cl, shortcuts)
 
     def tolerant_factory(cl: type[Any]) -> Hook:
-        return _tolerant_structure(conv, cl, _strict_structure(conv, cl))
+        return _tolerant_structure(conv, cl, _strict_structure(conv, cl, shortcuts))
 
     def unstructure_factory(cl: type[Any]) -> Callable[[Any], dict[str, Any]]:
-        return _unstructure(conv, cl)
+        return _unstructure(conv, cl, shortcuts)
 
     conv.register_structure_hook_factory(attrs.has, structure_factory)
     # Registered later, so it is asked first.
@@ -256,7 +282,7 @@ def _register_models(conv: cattrs.Converter) -> None:
     conv.register_unstructure_hook_factory(attrs.has, unstructure_factory)
 
 
-def _strict_structure(conv: cattrs.Converter, cl: type[Any]) -> Hook:
+def _strict_structure(conv: cattrs.Converter, cl: type[Any], shortcuts: bool) -> Hook:
     """Wire names, ``wrap``, ``extras``; the request id is left at its default (it is not
     in the wire dict: :func:`read_result` sets it)."""
     overrides: dict[str, Any] = {}
@@ -281,17 +307,28 @@ def _strict_structure(conv: cattrs.Converter, cl: type[Any]) -> Hook:
 
             overrides[a.name] = override(rename=name, struct_hook=hook)
     base = make_dict_structure_fn(cl, conv, **overrides)
-    if not has_extras:
-        return base
+    detailed: Hook = base
+    if has_extras:
 
-    def structure(data: Mapping[str, Any], _: type[Any]) -> Any:
-        if not isinstance(data, Mapping):
-            raise TypeError(f"expected an object, got {type(data).__name__}")
-        if not known.issuperset(data):
-            unknown = {k: v for k, v in data.items() if k not in known and k[:1] != "\x00"}
-            if unknown:
-                data = {**data, _EXTRAS_KEY: unknown}
-        return base(data, cl)
+        def with_extras(data: Mapping[str, Any], _: type[Any]) -> Any:
+            if not isinstance(data, Mapping):
+                raise TypeError(f"expected an object, got {type(data).__name__}")
+            if not known.issuperset(data):
+                unknown = {k: v for k, v in data.items() if k not in known and k[:1] != "\x00"}
+                if unknown:
+                    data = {**data, _EXTRAS_KEY: unknown}
+            return base(data, cl)
+
+        detailed = with_extras
+    fast = structure_fn(conv, cl, _EXACT) if shortcuts else None
+    if fast is None:
+        return detailed
+
+    def structure(data: Any, t: type[Any]) -> Any:
+        try:
+            return fast(data)
+        except Exception:  # cattrs' own path: the same result, or its detailed error
+            return detailed(data, t)
 
     return structure
 
@@ -327,7 +364,9 @@ def _tolerant_structure(conv: cattrs.Converter, cl: type[Any], strict: Hook) -> 
     return structure
 
 
-def _unstructure(conv: cattrs.Converter, cl: type[Any]) -> Callable[[Any], dict[str, Any]]:
+def _unstructure(
+    conv: cattrs.Converter, cl: type[Any], shortcuts: bool
+) -> Callable[[Any], dict[str, Any]]:
     overrides: dict[str, Any] = {}
     has_extras = False
     omit_none: list[str] = []  # wire names left out when None (cattrs would reorder them)
@@ -351,13 +390,24 @@ def _unstructure(conv: cattrs.Converter, cl: type[Any]) -> Callable[[Any], dict[
                 omit_none.append(wire_name(a))
     base = make_dict_unstructure_fn(cl, conv, **overrides)
 
-    def unstructure(obj: Any) -> dict[str, Any]:
+    def detailed(obj: Any) -> dict[str, Any]:
         out = base(obj)
         for key in omit_none:
             if out[key] is None:
                 del out[key]
         if has_extras and obj.extras:
             out.update(obj.extras)
+        return out
+
+    fast = unstructure_fn(conv, cl) if shortcuts else None
+    if fast is None:
+        return detailed
+
+    def unstructure(obj: Any) -> dict[str, Any]:
+        try:
+            out: dict[str, Any] = fast(obj)
+        except Exception:  # cattrs' own path: the same result, or its error
+            return detailed(obj)
         return out
 
     return unstructure
