@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from sides import Side
+from sides import Side, parse_side
 
 from xportcn_async import Credentials
 
@@ -197,6 +197,8 @@ class Run:
     """CPU seconds of the server process during the timed part."""
     other_cpu: float
     """CPU seconds the rest of the machine used during the timed part."""
+    json_library: str
+    """The JSON library the client process used (``xportcn_async.wirejson.library``)."""
 
     @property
     def rate(self) -> float:
@@ -240,8 +242,9 @@ def run_side(
     ]  # fmt: skip
     before = server.stub_requests() if server.kind == "stub" else server.sandbox_bookings()
     out = subprocess.run(
-        command, check=True, capture_output=True, text=True, cwd=ROOT, preexec_fn=pinned(cpu)
-    ).stdout
+        command, check=True, capture_output=True, text=True, cwd=ROOT, preexec_fn=pinned(cpu),
+        env={**os.environ, **parse_side(side).environment},
+    ).stdout  # fmt: skip
     after = server.stub_requests() if server.kind == "stub" else server.sandbox_bookings()
     result = json.loads(out.strip().splitlines()[-1])
     if after - before != count + warmup:

@@ -5,7 +5,7 @@ only the SDK's own work is measured, without any HTTP. The baseline is ``json.du
 same request dict plus ``json.loads`` of the same reply: the least any client must do.
 Target: below 60 µs per call.
 
-    python benchmarks/bench_overhead.py [--calls 20000] [--smoke]
+    python benchmarks/bench_overhead.py [--calls 20000] [--orjson] [--smoke]
 """
 
 from __future__ import annotations
@@ -13,7 +13,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import sys
 import time
+
+# The SDK reads its JSON library when it is imported: the standard library (the default
+# set-up), or orjson with --orjson, whether orjson happens to be installed or not.
+os.environ["XPORTCN_JSON"] = "orjson" if "--orjson" in sys.argv else "stdlib"
 
 from _common import CREDENTIALS, order_dicts, smoke_note, verdict
 from stub_server import REPLY_FILE
@@ -25,6 +31,7 @@ from xportcn_async import (
     Response,
     XportcnClient,
     from_wire,
+    wirejson,
 )
 
 TARGET_US = 60.0
@@ -60,6 +67,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=20_000)
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, no targets")
+    parser.add_argument("--orjson", action="store_true", help="the SDK with orjson")
     args = parser.parse_args()
     if args.smoke:
         args.calls = 100
@@ -67,7 +75,10 @@ def main() -> None:
     orders = list(order_dicts(warmup + args.calls, tag="o"))
     base = baseline(orders[warmup:])
     ours = asyncio.run(sdk(orders, warmup))
-    print(f"per-call CPU time over {args.calls:,} bookings, in-memory transport")
+    print(
+        f"per-call CPU time over {args.calls:,} bookings, in-memory transport, the SDK's JSON: "
+        f"{wirejson.library}"
+    )
     smoke_note(args.smoke)
     print(f"  baseline json.dumps + json.loads : {base:7.1f} µs")
     print(f"  xportcn-async book()             : {ours:7.1f} µs  ({ours / base:.1f}x baseline)")

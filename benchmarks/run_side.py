@@ -22,7 +22,7 @@ from typing import Any
 from _common import CREDENTIALS, machine_busy_seconds, order_dicts, process_cpu_seconds
 from sides import Side, parse_side
 
-from xportcn_async import BookingRequest, XportcnClient, from_wire
+from xportcn_async import BookingRequest, XportcnClient, from_wire, wirejson
 
 PREVIEW_CONCURRENCY = 200
 
@@ -87,7 +87,8 @@ def main() -> None:
     gc.collect()
     gc.freeze()
     warm, timed = inputs[: args.warmup], inputs[args.warmup : args.warmup + args.count]
-    result = side.run(measure(side, args, warm, timed))
+    result: dict[str, object] = {**side.run(measure(side, args, warm, timed))}
+    result["json_library"] = wirejson.library
     print(json.dumps(result))
 
 

@@ -15,6 +15,7 @@ import pytest
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 sys.path.insert(0, str(BENCHMARKS))
 
+from _common import run_side, server_process  # noqa: E402
 from sides import parse_side, parse_sides, raw_signature  # noqa: E402
 
 
@@ -60,9 +61,20 @@ def test_side_names_parse_into_kind_client_and_options() -> None:
         "sdkbook",
         "raw",
     ]
-    for bad in ("sdk-nope", "fast-aiohttp", "raw-aiohttp+turbo", "sdk-aiohttp+orjson"):
+    for bad in ("sdk-nope", "fast-aiohttp", "raw-aiohttp+turbo"):
         with pytest.raises(ValueError):
             parse_side(bad)
+
+
+@pytest.mark.parametrize(
+    ("side", "library"), [("sdk-aiohttp", "stdlib"), ("sdk-aiohttp+orjson", "orjson")]
+)
+def test_an_sdk_side_uses_the_json_library_its_name_says(side: str, library: str) -> None:
+    # Whether orjson is installed (it is, in the test environment) does not decide: the side
+    # does, so that `sdk-aiohttp` always measures the default set-up.
+    with server_process("stub", cpu=None) as server:
+        run = run_side(side, server, count=4, concurrency=2, warmup=2, cpu=None, tag="json")
+    assert run.json_library == library
 
 
 @pytest.mark.reqwest
@@ -70,13 +82,14 @@ def test_the_reqwest_transport_is_a_side() -> None:
     # The fast transport (the `fast` extra) in the throughput benchmark, end to end.
     done = subprocess.run(
         [sys.executable, str(BENCHMARKS / "bench_throughput.py"), "--smoke", "--sides",
-         "sdk-reqwest,raw-aiohttp"],
+         "sdk-reqwest,raw-reqwest,raw-aiohttp"],
         capture_output=True,
         text=True,
         timeout=300,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     assert "SDK book_many, reqwest" in done.stdout
+    assert "raw loop, reqwest" in done.stdout
 
 
 def test_the_workers_benchmark_smoke_mode_runs_to_the_end(postgres_url: str) -> None:
