@@ -241,10 +241,15 @@ def run_side(
         "--build", str(build),
     ]  # fmt: skip
     before = server.stub_requests() if server.kind == "stub" else server.sandbox_bookings()
-    out = subprocess.run(
-        command, check=True, capture_output=True, text=True, cwd=ROOT, preexec_fn=pinned(cpu),
+    done = subprocess.run(
+        command, capture_output=True, text=True, cwd=ROOT, preexec_fn=pinned(cpu),
         env={**os.environ, **parse_side(side).environment},
-    ).stdout  # fmt: skip
+    )  # fmt: skip
+    if done.returncode != 0:
+        raise RuntimeError(
+            f"{side}: run_side.py exited with {done.returncode}:\n{done.stderr[-3000:]}"
+        )
+    out = done.stdout
     after = server.stub_requests() if server.kind == "stub" else server.sandbox_bookings()
     result = json.loads(out.strip().splitlines()[-1])
     if after - before != count + warmup:

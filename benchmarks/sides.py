@@ -235,6 +235,7 @@ def _raw_reqwest(codec: Codec) -> Opener:
             yield book_all
         finally:
             await client.close()
+            await asyncio.sleep(0.05)  # pyreqwest's exit crash: see ReqwestTransport.aclose
 
     return opener
 

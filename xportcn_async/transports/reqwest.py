@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from pyreqwest.response import Response as ReqwestResponse
 
 DEFAULT_LIMIT = 100
+_SETTLE_SECONDS = 0.05  # see ReqwestTransport.aclose
 
 # The one sign that a request was never sent. pyreqwest's exception classes do not follow the
 # phase: a server that closes the connection after reading the request raises its
@@ -197,6 +198,14 @@ class ReqwestTransport:
         if self._pid == os.getpid():  # in a forked child, closing would hang
             for client in clients:
                 await client.close()
+            if clients:
+                # pyreqwest 0.15's runtime thread goes on dropping the closed clients'
+                # connections for a few milliseconds after ``close()`` returns, and it takes the
+                # GIL to do so: a program that exits at once (``asyncio.run`` returning, then
+                # interpreter shutdown) was aborted about one time in three with "Fatal Python
+                # error: PyGILState_Release ... finalizing". Measured: 5 ms of grace stopped it;
+                # this waits ten times that, once per transport.
+                await asyncio.sleep(_SETTLE_SECONDS)
 
 
 def _error(exc: Exception, request: Request) -> TransportError:
