@@ -38,6 +38,7 @@ from xportcn_async import (
     AiohttpTransport,
     BookingRequest,
     Credentials,
+    HttptoolsTransport,
     ReqwestTransport,
     Transport,
     XportcnClient,
@@ -58,6 +59,7 @@ several times (a warm-up, then the timed run) on the same connections."""
 
 SDK_TRANSPORTS: dict[str, Callable[[int], Transport]] = {
     "aiohttp": lambda limit: AiohttpTransport(limit=limit),
+    "httptools": lambda limit: HttptoolsTransport(limit=limit),  # the `fast` extra
     "reqwest": lambda limit: ReqwestTransport(limit=limit),  # the `fast` extra
 }
 """The SDK's transports by name, each built for a connection limit."""

@@ -31,7 +31,12 @@ from xportcn_async.models import (
     OrderItem,
     PlacedOrder,
 )
-from xportcn_async.transports import AiohttpTransport, ReqwestTransport, Transport
+from xportcn_async.transports import (
+    AiohttpTransport,
+    HttptoolsTransport,
+    ReqwestTransport,
+    Transport,
+)
 
 # Real PostgreSQL and Redis (fixtures `postgres_url`, `redis_url`; markers `postgres`, `redis`):
 # see tests/services.py. Without the servers those tests are deselected, and the run says so.
@@ -147,9 +152,19 @@ def unclosed_reports(run: Callable[[], Coroutine[Any, Any, None]]) -> list[str]:
     return [r for r in reports if "nclosed" in r]
 
 
-# Every real transport, for the tests that hold for all of them: the reqwest run is marked
-# `reqwest` (it needs pyreqwest: deselected without it, required in CI, see tests/services.py).
-TRANSPORTS = ["aiohttp", pytest.param("reqwest", marks=pytest.mark.reqwest)]
+# Every real transport, for the tests that hold for all of them: the fast ones are marked
+# `httptools` and `reqwest` (they need the `fast` extra: deselected without it, required in CI,
+# see tests/services.py).
+TRANSPORTS = [
+    "aiohttp",
+    pytest.param("httptools", marks=pytest.mark.httptools),
+    pytest.param("reqwest", marks=pytest.mark.reqwest),
+]
+TRANSPORT_CLASSES: dict[str, Callable[..., Transport]] = {
+    "aiohttp": AiohttpTransport,
+    "httptools": HttptoolsTransport,
+    "reqwest": ReqwestTransport,
+}
 
 
 @pytest.fixture(params=TRANSPORTS)
@@ -163,7 +178,7 @@ def transport(request: pytest.FixtureRequest) -> str:
 def make_transport(transport: str) -> Callable[..., Transport]:
     """Builds the transport under test with the given options (``limit``,
     ``max_response_size``)."""
-    return ReqwestTransport if transport == "reqwest" else AiohttpTransport
+    return TRANSPORT_CLASSES[transport]
 
 
 async def pay_one_order_and_create_another(

@@ -12,8 +12,9 @@
   required server is missing or unreachable, when a test needing it was skipped, or when no
   test needing it ran at all: CI can never pass by silently not testing them.
 - The same goes for optional dependencies (:data:`OPTIONAL_MODULES`): the tests of the
-  ``reqwest`` transport (marker ``reqwest``) need pyreqwest, from the ``fast`` extra
-  (Python 3.11+); ``XPORTCN_REQUIRE_SERVICES=...,reqwest`` makes their absence fail the run.
+  ``httptools`` and ``reqwest`` transports (markers ``httptools``, ``reqwest``) need httptools
+  and pyreqwest, from the ``fast`` extra (pyreqwest: Python 3.11+);
+  ``XPORTCN_REQUIRE_SERVICES=...,httptools,reqwest`` makes their absence fail the run.
 """
 
 from __future__ import annotations
@@ -36,8 +37,8 @@ SERVICE_URL_VARIABLES = {
 }
 SERVICE_FIXTURES = {"postgres": "postgres_url", "redis": "redis_url"}
 # Marker -> the module its tests need (installed by an extra, not started as a server).
-OPTIONAL_MODULES = {"reqwest": "pyreqwest"}
-HOW_TO_INSTALL = "install the `fast` extra (Python 3.11+): `make .venv/.installed` does"
+OPTIONAL_MODULES = {"httptools": "httptools", "reqwest": "pyreqwest"}
+HOW_TO_INSTALL = "install the `fast` extra (pyreqwest: Python 3.11+): `make .venv/.installed` does"
 KNOWN = sorted(SERVICE_URL_VARIABLES.keys() | OPTIONAL_MODULES.keys())
 REQUIRE_VARIABLE = "XPORTCN_REQUIRE_SERVICES"
 HOW_TO_START = (

@@ -92,6 +92,19 @@ def test_the_reqwest_transport_is_a_side() -> None:
     assert "raw loop, reqwest" in done.stdout
 
 
+@pytest.mark.httptools
+def test_the_httptools_transport_is_a_side() -> None:
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "bench_throughput.py"), "--smoke", "--sides",
+         "sdk-httptools,raw-aiohttp"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "SDK book_many, httptools" in done.stdout
+
+
 def test_the_workers_benchmark_smoke_mode_runs_to_the_end(postgres_url: str) -> None:
     script = str(BENCHMARKS / "bench_workers.py")
     done = subprocess.run(

@@ -46,7 +46,12 @@ def test_without_uvloop_asyncio(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.parametrize(
-    "transport", ["aiohttp", pytest.param("reqwest", marks=pytest.mark.reqwest)]
+    "transport",
+    [
+        "aiohttp",
+        pytest.param("httptools", marks=pytest.mark.httptools),
+        pytest.param("reqwest", marks=pytest.mark.reqwest),
+    ],
 )
 def test_a_sandbox_booking_run_on_uvloop_with_each_transport(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, transport: str

@@ -13,6 +13,7 @@ from xportcn_async import (
     ConfigurationError,
     ConnectionDroppedError,
     Credentials,
+    HttptoolsTransport,
     InMemoryTransport,
     Request,
     RequestTimeoutError,
@@ -46,17 +47,24 @@ async def test_an_instance_is_used_as_it_is_and_left_open(credentials: Credentia
     assert not mine.closed
 
 
-@pytest.mark.reqwest
-async def test_a_name_or_the_environment_chooses_reqwest(
-    credentials: Credentials, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [
+        pytest.param("httptools", HttptoolsTransport, marks=pytest.mark.httptools),
+        pytest.param("reqwest", ReqwestTransport, marks=pytest.mark.reqwest),
+    ],
+)
+async def test_a_name_or_the_environment_chooses_a_fast_transport(
+    credentials: Credentials, monkeypatch: pytest.MonkeyPatch, name: str, kind: type
 ) -> None:
-    by_name = XportcnClient(credentials, transport="reqwest")
-    monkeypatch.setenv("XPORTCN_TRANSPORT", "reqwest")
+    by_name = XportcnClient(credentials, transport=name, connection_limit=7)
+    monkeypatch.setenv("XPORTCN_TRANSPORT", name)
     by_env = XportcnClient(credentials)
     explicit = XportcnClient(credentials, transport="aiohttp")  # the argument wins
+    assert by_name.transport._limit == 7  # type: ignore[attr-defined]
     for client in (by_name, by_env):
         built = client.transport
-        assert isinstance(built, ReqwestTransport)
+        assert isinstance(built, kind)
         await client.aclose()
         with pytest.raises(RuntimeError, match="closed"):  # closed with the client
             await built.send(Request("POST", "http://127.0.0.1:1/x", {}, b"{}"))
@@ -84,6 +92,19 @@ def test_reqwest_without_pyreqwest_says_how_to_get_it(monkeypatch: pytest.Monkey
     monkeypatch.setenv("XPORTCN_TRANSPORT", "reqwest")
     with pytest.raises(
         ConfigurationError, match=r"\$XPORTCN_TRANSPORT='reqwest': .* needs pyreqwest"
+    ):
+        transport_named(None)
+
+
+def test_httptools_without_httptools_says_how_to_get_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "httptools", None)  # as if not installed
+    with pytest.raises(ConfigurationError, match=r"pip install 'xportcn-async\[fast\]'"):
+        HttptoolsTransport()
+    with pytest.raises(ConfigurationError, match=r"^transport='httptools': .* needs httptools"):
+        transport_named("httptools")
+    monkeypatch.setenv("XPORTCN_TRANSPORT", "httptools")
+    with pytest.raises(
+        ConfigurationError, match=r"\$XPORTCN_TRANSPORT='httptools': .* needs httptools"
     ):
         transport_named(None)
 

@@ -42,6 +42,7 @@ from .signing import DefaultSigner, SignedParams, Signer, Signing, signature
 from .transports import (
     DEFAULT_MAX_RESPONSE_SIZE,
     AiohttpTransport,
+    HttptoolsTransport,
     InMemoryTransport,
     Request,
     ReqwestTransport,
@@ -59,6 +60,7 @@ __all__ = [
     "ENDPOINTS",
     "APIError",
     "AiohttpTransport",
+    "HttptoolsTransport",
     "AttemptHooks",
     "AttemptResponse",
     "AuthenticationError",
