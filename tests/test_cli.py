@@ -631,6 +631,33 @@ def test_a_pipe_that_waits_for_its_next_line_stalls_nothing_and_ctrl_c_still_sto
     assert [r["status"] for r in journal if r["status"] != "started"] == ["booked"] * 3
 
 
+def test_sigterm_stops_like_ctrl_c_the_bookings_in_flight_finish_and_are_recorded(
+    tmp_path: Path,
+) -> None:
+    # What a service manager or a container runtime sends: no new orders are started, the
+    # ones in flight (held 2 s by the sandbox) finish and are recorded, and the exit status
+    # says SIGTERM (143). Before, SIGTERM killed the process with its bookings in flight.
+    proc = xportcn(
+        "book", "-", "--sandbox", "--sandbox-latency", "2", stdin=subprocess.PIPE, cwd=tmp_path
+    )
+    assert proc.stdin is not None and proc.stderr is not None
+    proc.stdin.write("".join(line + "\n" for line in EXAMPLE_LINES[:2]).encode())
+    proc.stdin.flush()
+    journal = tmp_path / "results.journal.jsonl"
+    wait_for(lambda: journal.exists() and journal.read_bytes().count(b'"started"') == 2, proc)
+    proc.send_signal(signal.SIGTERM)
+    try:
+        _, err = proc.communicate(timeout=WAIT)  # the pipe still open: no end of input
+    finally:
+        proc.stdin.close()
+    assert proc.returncode == 143, err.decode()
+    assert "stopping on SIGTERM: finishing in-flight bookings" in err.decode()
+    assert [r["status"] for r in read_results(tmp_path / "results.jsonl")] == ["booked"] * 2
+    assert [r["status"] for r in _journal_records(journal) if r["status"] != "started"] == [
+        "booked"
+    ] * 2
+
+
 def test_lines_from_a_pipe_come_whole_across_chunks_and_the_last_may_lack_a_newline() -> None:
     import asyncio
     import os

@@ -787,6 +787,7 @@ if pid == 0:
     asyncio.run(transport.aclose())
     os._exit(0)
 os.waitpid(pid, 0)
+asyncio.run(transport.aclose())  # unclosed, pyreqwest's thread may abort the exit
 """
 
 

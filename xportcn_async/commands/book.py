@@ -29,6 +29,7 @@ from collections.abc import (
     AsyncGenerator,
     AsyncIterable,
     AsyncIterator,
+    Callable,
     Generator,
     Iterable,
     Iterator,
@@ -634,7 +635,7 @@ class _Booking:
                 self.problems.append(_problem_line(record))
 
     def finish(
-        self, args: argparse.Namespace, total: int | None, base_url: str, interrupted: bool
+        self, args: argparse.Namespace, total: int | None, base_url: str, interrupted: int
     ) -> int:
         report = self.run.report
         err = sys.stderr
@@ -708,7 +709,7 @@ class _Booking:
                     f"again); {how}"
                 )
             err.write(f"{'aborted' if self.aborted else 'interrupted'}: {how}\n")
-            return 130
+            return 128 + (interrupted or signal.SIGINT)  # 130 for Ctrl-C, 143 for SIGTERM
         done = report.count(Status.BOOKED) + report.count(Status.SKIPPED)
         return 0 if done == report.total and (total is None or total == done) else 1
 
@@ -741,31 +742,42 @@ def _refused_message(args: argparse.Namespace, base_url: str, watch: CredentialW
     )
 
 
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+_AGAIN = {signal.SIGINT: "Ctrl-C again to abort", signal.SIGTERM: "SIGTERM again to abort"}
+
+
 @contextlib.contextmanager
-def _interrupts(run: BatchRun[Any, Any]) -> Generator[Any, None, None]:
-    """The first Ctrl-C stops taking new orders; the second cancels the in-flight ones."""
+def _interrupts(run: BatchRun[Any, Any]) -> Generator[Callable[[], int], None, None]:
+    """The first Ctrl-C or SIGTERM (a service manager, a container stopping) stops taking
+    new orders; the second cancels the in-flight ones. Yields what says which signal came
+    first (0: none)."""
     loop = asyncio.get_running_loop()
     main_task = asyncio.current_task()
+    first = 0
     count = 0
 
-    def on_interrupt() -> None:
-        nonlocal count
+    def on_interrupt(signum: signal.Signals) -> None:
+        nonlocal count, first
         count += 1
         if count == 1:
-            sys.stderr.write("\nstopping: finishing in-flight bookings (Ctrl-C again to abort)\n")
+            first = signum
+            how = "" if signum == signal.SIGINT else f" on {signum.name}"
+            sys.stderr.write(f"\nstopping{how}: finishing in-flight bookings ({_AGAIN[signum]})\n")
             run.stop()
         elif main_task is not None:
             main_task.cancel()
 
     # Not in the main thread (a program that runs the CLI in a thread): no signal handler;
     # asyncio says so with RuntimeError, uvloop with ValueError.
-    with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-        loop.add_signal_handler(signal.SIGINT, on_interrupt)
-    try:
-        yield lambda: count > 0
-    finally:
+    for signum in _STOP_SIGNALS:
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            loop.remove_signal_handler(signal.SIGINT)
+            loop.add_signal_handler(signum, on_interrupt, signum)
+    try:
+        yield lambda: first
+    finally:
+        for signum in _STOP_SIGNALS:
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.remove_signal_handler(signum)
 
 
 @contextlib.asynccontextmanager
@@ -813,7 +825,8 @@ refused until you pass --resume (skip what was booked) or --fresh (move the old
 journal aside and start over). A PostgreSQL journal (--journal postgresql://...)
 is shared: run the same command in any number of processes, on any hosts; each
 order is booked by one of them, and a rerun continues where they stopped.
-Exit status: 0 every order booked, 1 otherwise, 2 bad options, 130 interrupted.
+Exit status: 0 every order booked, 1 otherwise, 2 bad options, 130 interrupted by Ctrl-C,
+143 by SIGTERM.
 More in {CLI_DOCS}.
 """
 
