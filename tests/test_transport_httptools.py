@@ -320,6 +320,35 @@ async def test_the_limit_caps_concurrent_requests_and_connections() -> None:
     assert connections == 3
 
 
+async def test_a_request_cancelled_while_waiting_for_a_slot_leaves_the_slots_whole() -> None:
+    release = asyncio.Event()
+    received = asyncio.Event()
+
+    async def held(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+            while True:
+                await read_request(reader)
+                received.set()
+                await release.wait()
+                writer.write(OK)
+                await writer.drain()
+        writer.close()
+
+    async with raw_server(held) as base, transport(limit=1) as sender:
+        first = asyncio.create_task(sender.send(post(base)))
+        await wait_for(received)
+        waiting = [asyncio.create_task(sender.send(post(base))) for _ in range(3)]
+        for _ in range(5):
+            await asyncio.sleep(0)
+        waiting[1].cancel()  # gives up its place in the queue
+        release.set()
+        assert (await first).body == b"{}"
+        results = await asyncio.gather(*waiting, return_exceptions=True)
+        assert isinstance(results[1], asyncio.CancelledError)
+        assert [results[0].body, results[2].body] == [b"{}", b"{}"]  # type: ignore[union-attr]
+        assert (await sender.send(post(base))).body == b"{}"  # the slot came back
+
+
 async def test_at_the_limit_an_idle_connection_to_another_origin_is_closed_first() -> None:
     first, second = Server(), Server()
     async with (

@@ -15,6 +15,7 @@ that the package imports without it; creating one without it raises
 from __future__ import annotations
 
 import asyncio
+import collections
 import re
 import ssl
 import zlib
@@ -50,9 +51,11 @@ DEFAULT_LIMIT = 100
 #: may be about to close it, and a request written as it does would be lost ambiguously.
 DEFAULT_KEEPALIVE_TIMEOUT = 15.0
 
-# A request target with nothing to quote (RFC 3986 characters only): sent as it is. Anything
+# A path or query with nothing to quote (RFC 3986 characters only): sent as it is. Anything
 # else is quoted as aiohttp would (by yarl), and must then match.
-_PLAIN_TARGET = re.compile(r"[A-Za-z0-9\-._~:/?\[\]@!$&'()*+,;=%]+")
+_PLAIN = re.compile(r"[A-Za-z0-9\-._~:/?\[\]@!$&'()*+,;=%]*")
+# What one read may bring at most (asyncio's own read size).
+_READ_SIZE = 256 * 1024
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 # Headers that frame the message: the transport writes them (Host, Content-Length) or never
 # uses them (it sends one whole body, and never switches protocols).
@@ -83,9 +86,12 @@ class _Stop(Exception):
     """Raised from a parser callback once the response is settled: stops the parser."""
 
 
-class _Connection(asyncio.Protocol):
+class _Connection(asyncio.BufferedProtocol):
     """One HTTP/1.1 connection: one exchange at a time, its reply fed to llhttp as it
-    arrives and delivered through one future."""
+    arrives and delivered through one future.
+
+    A buffered protocol: the loop reads into the transport's one read buffer instead of
+    allocating a fresh 256 KiB ``bytes`` per read (which cost more than parsing the reply)."""
 
     def __init__(self, pool: HttptoolsTransport, origin: _Origin) -> None:
         self.pool = pool
@@ -152,7 +158,14 @@ class _Connection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
 
-    def data_received(self, data: bytes) -> None:
+    def get_buffer(self, sizehint: int) -> bytearray:
+        return self.pool._read_buffer
+
+    def buffer_updated(self, nbytes: int) -> None:
+        # Parsed at once (before the loop reads again): httptools hands the callbacks copies.
+        self.data_received(self.pool._read_view[:nbytes])
+
+    def data_received(self, data: bytes | memoryview) -> None:
         waiter = self._waiter
         if waiter is None or waiter.done():
             # Bytes nobody asked for (on an idle connection, or after the reply): the next
@@ -196,8 +209,8 @@ class _Connection(asyncio.Protocol):
     def on_message_begin(self) -> None:
         waiter = self._waiter
         if waiter is None or waiter.done():
-            # A second reply to one request: the connection cannot be trusted any more.
-            self.reusable = False
+            # A second reply to one request: the connection cannot be trusted any more
+            # (stopping the parser closes it).
             raise _Stop
         self._raw_headers = []
 
@@ -280,8 +293,6 @@ class _Connection(asyncio.Protocol):
                 if self._decoded + len(tail) > self.pool.max_response_size:
                     self._too_large()
                 body += tail
-        if self._close_delimited or self._head_only:
-            self.reusable = False
         waiter.set_result(Response(self.parser.get_status_code(), headers, body))
 
     def _start_decoding(self, encoding: str) -> None:
@@ -406,12 +417,16 @@ class HttptoolsTransport:
         self._ssl_context = ssl_context
         self._keepalive_timeout = keepalive_timeout
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._slots: asyncio.Semaphore | None = None
+        self._free_slots = self._limit
+        self._slot_waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+        self._read_buffer = bytearray(_READ_SIZE)
+        self._read_view = memoryview(self._read_buffer)
         self._idle: dict[str, list[_Connection]] = {}  # by origin, most recently used last
         self._open = 0  # connections open or being opened: at most ``limit``
         self._live: set[_Connection] = set()  # connected, not yet reported lost
         self._all_lost: asyncio.Future[None] | None = None
         self._origins: dict[str, _Origin] = {}
+        self._routes: dict[str, tuple[_Origin, str]] = {}  # by the URL before its query
         self._header_names: set[tuple[str, ...]] = set()  # header name sets found valid
         self._methods: set[str] = set()
         self._closed = False
@@ -419,14 +434,44 @@ class HttptoolsTransport:
     async def send(self, request: Request) -> Response:
         if self._closed:
             raise RuntimeError("HttptoolsTransport is closed")
-        slots = self._slots
-        if slots is None:
-            self._loop = asyncio.get_running_loop()
-            slots = self._slots = asyncio.Semaphore(self._limit)
-        elif asyncio.get_running_loop() is not self._loop:
-            raise RuntimeError("an HttptoolsTransport is bound to the event loop it first ran in")
-        async with slots:
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:
+            if self._loop is not None:
+                raise RuntimeError(
+                    "an HttptoolsTransport is bound to the event loop it first ran in"
+                )
+            self._loop = loop
+        # A slot under ``limit`` (an asyncio.Semaphore, inlined: this is the hot path).
+        if self._free_slots and not self._slot_waiters:
+            self._free_slots -= 1
+        else:
+            await self._wait_for_slot(loop)
+        try:
             return await self._exchange(request)
+        finally:
+            self._release_slot()
+
+    async def _wait_for_slot(self, loop: asyncio.AbstractEventLoop) -> None:
+        waiter: asyncio.Future[None] = loop.create_future()
+        self._slot_waiters.append(waiter)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            # A waiter cancelled in the queue stays there, skipped by the next release; one
+            # handed a slot as it was cancelled passes the slot on.
+            if not waiter.cancelled():
+                self._release_slot()
+            raise
+
+    def _release_slot(self) -> None:
+        """Hands the slot to the longest waiting request, or frees it."""
+        waiters = self._slot_waiters
+        while waiters:
+            waiter = waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+        self._free_slots += 1
 
     async def _exchange(self, request: Request) -> Response:
         loop: Any = self._loop
@@ -460,29 +505,38 @@ class HttptoolsTransport:
     # -- the request head -------------------------------------------------------------------
 
     def _route(self, url: str) -> tuple[_Origin, str]:
-        """The origin to connect to and the request target (path and query) for ``url``."""
-        start = url.find("://") + 3
-        end = len(url)
-        for mark in "/?#":
-            found = url.find(mark, start, end)
+        """The origin to connect to and the request target (path and query) for ``url``.
+        What comes before the query is read once (it is the same for every call of an
+        operation); a query of plain characters (the signature's) is sent as it is."""
+        base, mark, query = url.partition("?")
+        route = self._routes.get(base)
+        if route is None:
+            route = self._new_route(base, url)
+        where, path = route
+        if not mark:
+            return where, path
+        if _PLAIN.fullmatch(query):
+            return where, f"{path}?{query}"
+        return where, _quoted_target(url)
+
+    def _new_route(self, base: str, url: str) -> tuple[_Origin, str]:
+        start = base.find("://") + 3
+        end = len(base)
+        for mark in "/#":
+            found = base.find(mark, start, end)
             if found != -1:
                 end = found
-        key, target = url[:end], url[end:]
+        key = base[:end]
         where = self._origins.get(key)
         if where is None:
             where = self._origin(key, url)
-        if not target.startswith("/"):
-            target = "/" + target
-        if "#" in target:
-            target = target.partition("#")[0]
-        if not _PLAIN_TARGET.fullmatch(target):
-            target = yarl.URL(url).raw_path_qs
-            if not _PLAIN_TARGET.fullmatch(target):
-                raise TransportError(
-                    f"cannot send to {origin(url)}: the URL's path or query cannot be sent",
-                    may_have_reached_server=False,
-                )
-        return where, target
+        path = base[end:].partition("#")[0] or "/"
+        if not _PLAIN.fullmatch(path):
+            path = _quoted_target(base)
+        if len(self._routes) >= _MAX_CACHED:
+            self._routes.clear()
+        route = self._routes[base] = (where, path)
+        return route
 
     def _origin(self, key: str, url: str) -> _Origin:
         try:
@@ -525,7 +579,7 @@ class HttptoolsTransport:
                 raise ValueError(f"not an HTTP method: {method!r}")
             self._methods.add(method)
         body = request.body
-        lines = "".join(map("{0[0]}: {0[1]}\r\n".format, headers.items()))
+        lines = "".join([f"{name}: {value}\r\n" for name, value in headers.items()])
         head = (
             f"{method} {target} HTTP/1.1\r\nHost: {where.host_header}\r\n"
             f"Content-Length: {len(body)}\r\n{lines}\r\n"
@@ -556,9 +610,10 @@ class HttptoolsTransport:
         while idle:
             conn = idle.pop()
             conn.idle = False
+            # (One the server closed leaves the pool when the loop reports it; until then,
+            # its transport is closing.)
             if (
-                conn.closed
-                or conn.transport is None
+                conn.transport is None
                 or conn.transport.is_closing()
                 or loop.time() - conn.idle_since > self._keepalive_timeout
             ):
@@ -659,6 +714,17 @@ class HttptoolsTransport:
             conn.close()
         # Closed sockets report it on the loop's next turns; a bound, in case one never does.
         await asyncio.wait((self._all_lost,), timeout=5)
+
+
+def _quoted_target(url: str) -> str:
+    """The path and query of ``url`` quoted as aiohttp quotes them (with yarl)."""
+    target = yarl.URL(url).raw_path_qs or "/"
+    if not _PLAIN.fullmatch(target):
+        raise TransportError(
+            f"cannot send to {origin(url)}: the URL's path or query cannot be sent",
+            may_have_reached_server=False,
+        )
+    return target
 
 
 def _close_if_opened(opening: asyncio.Task[Any]) -> None:
