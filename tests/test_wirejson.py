@@ -150,6 +150,34 @@ def test_awkward_values_encode_the_same_or_fail_the_same(value: Any) -> None:
     assert outcome(ORJSON[1], value) == outcome(STDLIB[1], value)
 
 
+def _json_dumps(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _circular() -> Any:
+    loop: list[Any] = [1]
+    loop.append({"again": loop})
+    return loop
+
+
+@settings(max_examples=300)
+@given(JSON_VALUES)
+def test_the_standard_library_encoding_is_json_dumps(value: Any) -> None:
+    """``stdlib_dumps`` calls the C encoder directly: the bytes and the errors of
+    ``json.dumps`` all the same."""
+    assert outcome(wirejson.stdlib_dumps, value) == outcome(_json_dumps, value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["bare text", 7, None, Decimal("1.10"), object(), _circular(), {"nan": float("nan")}],
+    ids=["text", "int", "null", "decimal", "object", "circular", "nan"],
+)
+def test_the_standard_library_encoding_fails_like_json_dumps(value: Any) -> None:
+    assert outcome(wirejson.stdlib_dumps, value) == outcome(_json_dumps, value)
+    assert outcome(wirejson.stdlib_dumps, [1, 2]) == b"[1,2]"  # nothing left over after it
+
+
 # -- decoding ------------------------------------------------------------------------------
 
 

@@ -46,12 +46,29 @@ _LONG_NUMBER = re.compile(rb"\d{19}")
 
 # What ``json.dumps(value, ensure_ascii=False, separators=(",", ":"))`` does, with the encoder
 # built once (``json.dumps`` with options builds one per call).
-_stdlib_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_stdlib_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_c_make_encoder: Any = getattr(json.encoder, "c_make_encoder", None)  # None: no C speedups
 
 
 def stdlib_dumps(value: Any) -> bytes:
     """Compact UTF-8 JSON, non-ASCII characters as they are: the SDK's request bodies."""
-    return _stdlib_encode(value).encode()
+    if _c_make_encoder is None:
+        return _stdlib_encoder.encode(value).encode()
+    # What ``JSONEncoder.encode`` runs, without its Python layers: the C encoder, made per
+    # call as there (its memo of the containers being written, for circular references,
+    # must start empty).
+    encode = _c_make_encoder(
+        {},
+        _stdlib_encoder.default,
+        json.encoder.encode_basestring,
+        None,
+        ":",
+        ",",
+        False,
+        False,
+        True,
+    )
+    return "".join(encode(value, 0)).encode()
 
 
 def _refuse_subclass(value: Any) -> Any:

@@ -42,11 +42,21 @@ class Route:
     """One operation as one client calls it: everything an attempt reads, worked out once
     (with the client's ``paths`` correction applied)."""
 
-    __slots__ = ("endpoint", "envelope", "idempotent", "name", "path", "query_signed", "url")
+    __slots__ = (
+        "endpoint",
+        "envelope",
+        "idempotent",
+        "name",
+        "path",
+        "query_signed",
+        "request_subject",
+        "url",
+    )
 
     def __init__(self, endpoint: Endpoint[Any, Any], base_url: str) -> None:
         self.endpoint = endpoint
         self.name = endpoint.name
+        self.request_subject = f"{endpoint.name} request"  # what a ValidationError names
         self.path = endpoint.path
         self.url = base_url + endpoint.path
         self.envelope: EnvelopeStyle = endpoint.envelope
@@ -101,7 +111,7 @@ class Codec:
         if request is None:
             return b"{}"
         if not prevalidated:
-            wire.validate(request, subject=f"{route.name} request")
+            wire.validate(request, subject=route.request_subject)
         return encode_body(wire.to_wire(request))
 
     def build(self, route: Route, body: bytes, timeout: Timeout) -> Request:

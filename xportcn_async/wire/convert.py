@@ -320,17 +320,8 @@ def _strict_structure(conv: cattrs.Converter, cl: type[Any], shortcuts: bool) ->
             return base(data, cl)
 
         detailed = with_extras
-    fast = structure_fn(conv, cl, _EXACT) if shortcuts else None
-    if fast is None:
-        return detailed
-
-    def structure(data: Any, t: type[Any]) -> Any:
-        try:
-            return fast(data)
-        except Exception:  # cattrs' own path: the same result, or its detailed error
-            return detailed(data, t)
-
-    return structure
+    fast = structure_fn(conv, cl, _EXACT, detailed) if shortcuts else None
+    return detailed if fast is None else fast
 
 
 def _tolerant_structure(conv: cattrs.Converter, cl: type[Any], strict: Hook) -> Hook:
@@ -399,18 +390,8 @@ def _unstructure(
             out.update(obj.extras)
         return out
 
-    fast = unstructure_fn(conv, cl) if shortcuts else None
-    if fast is None:
-        return detailed
-
-    def unstructure(obj: Any) -> dict[str, Any]:
-        try:
-            out: dict[str, Any] = fast(obj)
-        except Exception:  # cattrs' own path: the same result, or its error
-            return detailed(obj)
-        return out
-
-    return unstructure
+    fast = unstructure_fn(conv, cl, detailed) if shortcuts else None
+    return detailed if fast is None else fast
 
 
 converter = make_converter()
@@ -422,7 +403,14 @@ converter = make_converter()
 
 def to_wire(model: Any) -> Any:
     """An attrs model (or a list of them) as the JSON-ready wire value."""
-    return converter.unstructure(model)
+    cls = model.__class__
+    hook = _writers.get(cls)
+    if hook is None:  # what ``converter.unstructure`` dispatches to, asked once per class
+        hook = _writers[cls] = converter.get_unstructure_hook(cls)
+    return hook(model)
+
+
+_writers: dict[type, Callable[[Any], Any]] = {}
 
 
 def from_wire(data: Any, cls: type[T]) -> T:

@@ -33,7 +33,6 @@ from cattrs.fns import identity
 from .fields import KEEP_NONE, REQUEST_ID, WRAP, wire_name
 
 Hook = Callable[[Any, Any], Any]
-Structure = Callable[[Any], Any]
 Unstructure = Callable[[Any], Any]
 
 _EXTRAS = "extras"
@@ -74,7 +73,6 @@ class _Source:
     """The lines and globals of one generated function."""
 
     def __init__(self) -> None:
-        self.lines: list[str] = []
         self.globs: dict[str, Any] = {"_M": _MISSING, "_Fallback": Fallback}
 
     def name(self, value: Any, prefix: str) -> str:
@@ -82,10 +80,14 @@ class _Source:
         self.globs[key] = value
         return key
 
-    def compile(self, fn: str, cl: type[Any]) -> Any:
+    def compile(self, cl: type[Any], call: str, body: list[str], fallback: Any) -> Any:
+        """``def {call}:`` running ``body``, and on any error returning what ``fallback``
+        returns for the same arguments (``call`` is ``"name(args)"``)."""
+        fn, _, args = call.partition("(")
+        lines = [f"def {call}:", "  try:", *("  " + line for line in body)]
+        lines += ["  except Exception:", f"    return {self.name(fallback, 'fallback')}({args}"]
         namespace: dict[str, Any] = {}
-        source = "\n".join(self.lines)
-        code = compile(source, f"<xportcn {fn} {cl.__module__}.{cl.__qualname__}>", "exec")
+        code = compile("\n".join(lines), f"<xportcn {fn} {cl.__qualname__}>", "exec")
         exec(code, self.globs, namespace)  # our own generated source
         return namespace[fn]
 
@@ -94,16 +96,17 @@ class _Source:
 
 
 def structure_fn(
-    conv: cattrs.Converter, cl: type[Any], exact: Mapping[Hook, type]
-) -> Structure | None:
-    """A function reading a wire dict into ``cl`` (strict), or raising for anything it does
-    not read the way cattrs would. ``exact`` maps scalar hooks to the class whose values
-    they return unchanged (``_structure_str`` to ``str``)."""
+    conv: cattrs.Converter, cl: type[Any], exact: Mapping[Hook, type], fallback: Hook
+) -> Hook | None:
+    """A structure hook reading a wire dict into ``cl`` (strict); for anything it does not
+    read the way cattrs would, and on any error, it returns ``fallback(data, cl)``. ``exact``
+    maps scalar hooks to the class whose values they return unchanged (``_structure_str``
+    to ``str``)."""
     fields = _covered(cl)
     if fields is None:
         return None
     try:
-        return _structure_fn(conv, cl, exact, fields)
+        return _structure_fn(conv, cl, exact, fallback, fields)
     except cattrs.StructureHandlerNotFoundError:  # cattrs' function raises it when called
         return None
 
@@ -112,8 +115,9 @@ def _structure_fn(
     conv: cattrs.Converter,
     cl: type[Any],
     exact: Mapping[Hook, type],
+    fallback: Hook,
     fields: list[attrs.Attribute[Any]],
-) -> Structure:
+) -> Hook:
     src = _Source()
     cls_name = src.name(cl, "cl")
     body: list[str] = ["  if o.__class__ is not dict:", "    raise _Fallback", "  get = o.get"]
@@ -152,8 +156,7 @@ def _structure_fn(
         body.append(f"  obj = {src.name(object.__new__, 'new')}({cls_name})")
         body.extend(f"  {src.name(set_, 'set')}(obj, a{i})" for i, set_ in enumerate(setters))
         body.append("  return obj")
-    src.lines = ["def structure(o):", *body]
-    fn: Structure = src.compile("structure", cl)
+    fn: Hook = src.compile(cl, "structure(o, t)", body, fallback)
     return fn
 
 
@@ -233,9 +236,12 @@ def _value_expr(src: _Source, conv: cattrs.Converter, tp: Any, exact: Mapping[Ho
 # -- unstructure -----------------------------------------------------------------------------
 
 
-def unstructure_fn(conv: cattrs.Converter, cl: type[Any]) -> Unstructure | None:
-    """A function writing ``cl`` as its wire dict: field order, wire names, ``None`` fields
-    left out (unless ``keep_none``), ``wrap``, and ``extras`` written last."""
+def unstructure_fn(
+    conv: cattrs.Converter, cl: type[Any], fallback: Unstructure
+) -> Unstructure | None:
+    """An unstructure hook writing ``cl`` as its wire dict: field order, wire names, ``None``
+    fields left out (unless ``keep_none``), ``wrap``, and ``extras`` written last. On any
+    error it returns ``fallback(obj)``."""
     fields = _covered(cl)
     if fields is None:
         return None
@@ -261,8 +267,8 @@ def unstructure_fn(conv: cattrs.Converter, cl: type[Any]) -> Unstructure | None:
     if extras:
         body.append("  if obj.extras:")
         body.append("    res.update(obj.extras)")
-    src.lines = ["def unstructure(obj):", *body, "  return res"]
-    fn: Unstructure = src.compile("unstructure", cl)
+    body.append("  return res")
+    fn: Unstructure = src.compile(cl, "unstructure(obj)", body, fallback)
     return fn
 
 

@@ -2,79 +2,107 @@
 (``line_items[1].quantity``).
 
 The checks are the fields' own (``wire_field(check=...)``) and those their types imply
-(integers are whole, amounts finite); the plan of what to check is worked out once per
-class, since this runs for every request on the hot path.
+(integers are whole, amounts finite). This runs for every request on the hot path, so the
+checks of each class are worked out once, into a generated function that reads each field
+once, calls each check directly, and builds a field's path only when it has an error.
 """
 
 from __future__ import annotations
 
 import types
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, Union, get_args, get_origin
 
 import attrs
 
 from ..errors import FieldError, ValidationError
-from .fields import CHECK, Check
+from .fields import CHECK, Check, non_empty, positive
 from .values import not_finite, shown
+
+Path = Any
+"""Where a value sits: ``""`` at the top, else ``(parent path, name or index)``, joined into
+text only for an error."""
+Errors = list[FieldError]
+Checker = Callable[[Any, Path, Errors], None]
 
 
 def validate(model: Any, *, subject: str | None = None) -> None:
     """Check a request model and everything inside it; raise :class:`ValidationError`
     listing every invalid field by its Python path."""
-    errors: list[FieldError] = []
+    errors: Errors = []
     _collect(model, "", errors)
     if errors:
         raise ValidationError(subject or type(model).__name__, errors)
 
 
-def _collect(value: Any, path: str, errors: list[FieldError]) -> None:
+def _collect(value: Any, path: Path, errors: Errors) -> None:
     if isinstance(value, (list, tuple)):
         for i, item in enumerate(value):
             if item is None:
-                errors.append(FieldError(f"{path}[{i}]", "must not be null"))
+                errors.append(FieldError(_text((path, i)), "must not be null"))
             else:
-                _collect(item, f"{path}[{i}]", errors)
+                _collect(item, (path, i), errors)
         return
-    # Paths are built only when needed: this runs for every request on the hot path.
-    for name, check, nested, required in _validation_plan(type(value)):
-        v = getattr(value, name)
-        if v is None:
+    checker = _checkers.get(type(value))
+    if checker is None:
+        checker = _checkers[type(value)] = _checker(type(value))
+    checker(value, path, errors)
+
+
+def _text(path: Path) -> str:
+    steps: list[str] = []
+    while path:
+        path, step = path
+        steps.append(f"[{step}]" if isinstance(step, int) else f".{step}")
+    return "".join(reversed(steps)).removeprefix(".")
+
+
+def _error(errors: Errors, path: Path, name: str, message: str) -> None:
+    errors.append(FieldError(_text((path, name)), message))
+
+
+_checkers: dict[type, Checker] = {}
+
+
+def _checker(cl: type) -> Checker:
+    """Per class, once: a function running the checks of ``cl``'s fields. A field is looked
+    at when it has a check, may hold models, or is required (no default, and a type that
+    does not admit ``None``); its type adds a check of its own (:func:`_implied`)."""
+    lines: list[str] = []
+    globs: dict[str, Any] = {"_collect": _collect, "_error": _error}
+    if attrs.has(cl):
+        for a in attrs.fields(attrs.resolve_types(cl)):
+            if a.name == "extras":
+                continue
+            nested = _may_hold_models(a.type)
+            required = a.default is attrs.NOTHING and not _admits_none(a.type)
+            message = _message_expr(a.type, a.metadata.get(CHECK), globs)
+            if message is None and not nested and not required:
+                continue
+            name = a.name
+            lines.append(f"  v = m.{name}")
             if required:
-                errors.append(FieldError(_join(path, name), "required"))
-        else:
-            if check is not None and (message := check(v)):
-                errors.append(FieldError(_join(path, name), message))
+                lines.append("  if v is None:")
+                lines.append(f"    _error(errors, path, {name!r}, 'required')")
+                lines.append("  else:")
+            else:
+                lines.append("  if v is not None:")
+            if message is not None:
+                lines.append(f"    msg = {message}")
+                lines.append("    if msg:")
+                lines.append(f"      _error(errors, path, {name!r}, msg)")
             if nested:
-                _collect(v, _join(path, name), errors)
-
-
-def _join(path: str, name: str) -> str:
-    return f"{path}.{name}" if path else name
-
-
-Plan = list[tuple[str, Check | None, bool, bool]]
-_plans: dict[type, Plan] = {}
-
-
-def _validation_plan(cl: type) -> Plan:
-    """Per class, once: ``(name, check, nested, required)`` for the fields that have a check,
-    may hold models, or are required (no default, and a type that does not admit ``None``).
-    The field's type adds a check of its own (:func:`_type_check`)."""
-    plan = _plans.get(cl)
-    if plan is None:
-        plan = []
-        if attrs.has(cl):
-            for a in attrs.fields(attrs.resolve_types(cl)):
-                if a.name == "extras":
-                    continue
-                nested = _may_hold_models(a.type)
-                required = a.default is attrs.NOTHING and not _admits_none(a.type)
-                check = _type_check(a.type, a.metadata.get(CHECK))
-                if check is not None or nested or required:
-                    plan.append((a.name, check, nested, required))
-        _plans[cl] = plan
-    return plan
+                lines.append(f"    _collect(v, (path, {name!r}), errors)")
+    source = "\n".join(["def check(m, path, errors):", *lines, "  return None"])
+    namespace: dict[str, Any] = {}
+    exec(
+        compile(source, f"<xportcn check {cl.__module__}.{cl.__qualname__}>", "exec"),
+        globs,
+        namespace,
+    )
+    checker: Checker = namespace["check"]
+    return checker
 
 
 def finite(value: Any) -> str | None:
@@ -95,19 +123,43 @@ def integral(value: Any) -> str | None:
     return whole(value)
 
 
-def _type_check(tp: Any, check: Check | None) -> Check | None:
+_SURELY_FINE: dict[Check, str] = {
+    non_empty: "v.__class__ is str and v.strip()",
+    positive: "v.__class__ is int and v > 0",
+    whole: "v.__class__ is int",
+    integral: "v.__class__ is int",
+    finite: "v.__class__ is int",
+}
+"""For the SDK's own checks: an expression true only of values the check passes, so that
+the common value is not passed to a function at all."""
+
+
+def _message_expr(tp: Any, check: Check | None, globs: dict[str, Any]) -> str | None:
+    """The expression of a field's error message (``None``/empty when it is valid): the
+    check its type implies, then its own (``wire_field(check=...)``)."""
+    calls = [c for c in (_implied(tp, check), check) if c is not None]
+    if not calls:
+        return None
+    parts = []
+    for c in calls:
+        name = f"_c{len(globs)}"
+        globs[name] = c
+        fine = _SURELY_FINE.get(c)
+        parts.append(f"{name}(v)" if fine is None else f"(None if {fine} else {name}(v))")
+    return " or ".join(parts)
+
+
+def _implied(tp: Any, check: Check | None) -> Check | None:
     """The check a field's type implies, run before the field's own ``check``: ``int``
     fields take integers, ``int | float`` ones integral numbers; Decimal and float fields
     without a check of their own get :func:`finite`."""
     union = get_origin(tp) in (Union, types.UnionType)
     kinds = set(get_args(tp)) - {type(None)} if union else {tp}
-    implied = whole if kinds == {int} else integral if kinds == {int, float} else None
-    if implied is None:
-        return finite if check is None and _may_be_inexact(tp) else check
-    if check is None:
-        return implied
-    field_check = check
-    return lambda value: implied(value) or field_check(value)
+    if kinds == {int}:
+        return whole
+    if kinds == {int, float}:
+        return integral
+    return finite if check is None and _may_be_inexact(tp) else None
 
 
 def _admits_none(tp: Any) -> bool:
