@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import types
 from collections.abc import Callable, Mapping
+from itertools import repeat
 from typing import Any, Union, get_args, get_origin
 
 import attrs
@@ -134,13 +135,15 @@ def _structure_fn(
             continue
         key = wire_name(a)
         known.add(key)
-        value = _structure_expr(src, conv, a, exact)
+        value, same = _structure_expr(src, conv, a, exact)
         if default is None:
             body.append(f"  v = o[{key!r}]")
-            body.append(f"  {arg} = {value}")
         else:
             body.append(f"  v = get({key!r}, _M)")
-            body.append(f"  {arg} = {default} if v is _M else {value}")
+            value = f"{default} if v is _M else {value}"
+        if same is not None:  # the common case first: a value taken as it is
+            value = f"v if v.__class__ is {same} else ({value})"
+        body.append(f"  {arg} = {value}")
     for i, a in enumerate(fields):
         if a.name == _EXTRAS:
             known_name = src.name(frozenset(known), "known")
@@ -212,25 +215,36 @@ def _default_expr(src: _Source, a: attrs.Attribute[Any]) -> str | None:
 
 def _structure_expr(
     src: _Source, conv: cattrs.Converter, a: attrs.Attribute[Any], exact: Mapping[Hook, type]
-) -> str:
-    """The expression reading the wire value ``v`` of field ``a``, as cattrs would."""
+) -> tuple[str, str | None]:
+    """The expression reading the wire value ``v`` of field ``a`` as cattrs would, and the
+    class (its global's name) whose values it returns unchanged, if any."""
     tp: Any = a.type
     wrap = a.metadata.get(WRAP)
     if wrap is not None:
         hook = src.name(conv.get_structure_hook(tp), "h")
-        return f"{hook}(v[{wrap!r}], {src.name(tp, 't')})"
+        return f"{hook}(v[{wrap!r}], {src.name(tp, 't')})", None
     inner = optional_of(tp)
+    value = _value_expr(src, conv, tp if inner is None else inner)
     if inner is not None:  # every ``X | None`` hook of the converter: None, else X's hook
-        return f"None if v is None else {_value_expr(src, conv, inner, exact)}"
-    return _value_expr(src, conv, tp, exact)
+        value = f"None if v is None else {value}"
+    same = exact.get(conv.get_structure_hook(tp if inner is None else inner))
+    return value, None if same is not (tp if inner is None else inner) else src.name(same, "t")
 
 
-def _value_expr(src: _Source, conv: cattrs.Converter, tp: Any, exact: Mapping[Hook, type]) -> str:
-    hook = conv.get_structure_hook(tp)
-    call = f"{src.name(hook, 'h')}(v, {src.name(tp, 't')})"
-    if exact.get(hook) is tp:
-        return f"v if v.__class__ is {src.name(tp, 't')} else {call}"
-    return call
+def _value_expr(src: _Source, conv: cattrs.Converter, tp: Any) -> str:
+    args = get_args(tp)
+    if get_origin(tp) is list and args and attrs.has(args[0]):
+        # the converter's list hook, without its call: a JSON array, entry by entry
+        element = conv.get_structure_hook(args[0])
+        each = (
+            f"{src.name(element, 'h')}, v, {src.name(repeat, 'repeat')}({src.name(args[0], 't')})"
+        )
+        return f"list(map({each})) if v.__class__ is list else {_call_hook(src, conv, tp)}"
+    return _call_hook(src, conv, tp)
+
+
+def _call_hook(src: _Source, conv: cattrs.Converter, tp: Any) -> str:
+    return f"{src.name(conv.get_structure_hook(tp), 'h')}(v, {src.name(tp, 't')})"
 
 
 # -- unstructure -----------------------------------------------------------------------------

@@ -18,6 +18,7 @@ import attrs
 
 from ..errors import FieldError, ValidationError
 from .fields import CHECK, Check, non_empty, positive
+from .generated import optional_of
 from .values import not_finite, shown
 
 Path = Any
@@ -38,16 +39,20 @@ def validate(model: Any, *, subject: str | None = None) -> None:
 
 def _collect(value: Any, path: Path, errors: Errors) -> None:
     if isinstance(value, (list, tuple)):
-        for i, item in enumerate(value):
-            if item is None:
-                errors.append(FieldError(_text((path, i)), "must not be null"))
-            else:
-                _collect(item, (path, i), errors)
-        return
-    checker = _checkers.get(type(value))
-    if checker is None:
-        checker = _checkers[type(value)] = _checker(type(value))
-    checker(value, path, errors)
+        _each(value, path, errors, list, _collect)  # a list in a list: collected in turn
+    else:
+        _checker_of(type(value))(value, path, errors)
+
+
+def _each(items: Any, path: Path, errors: Errors, cls: type, check: Checker) -> None:
+    """The entries of a list whose entries should be ``cls`` (checked by ``check``)."""
+    for i, item in enumerate(items):
+        if item.__class__ is cls:
+            check(item, (path, i), errors)
+        elif item is None:
+            errors.append(FieldError(_text((path, i)), "must not be null"))
+        else:
+            _collect(item, (path, i), errors)
 
 
 def _text(path: Path) -> str:
@@ -63,6 +68,20 @@ def _error(errors: Errors, path: Path, name: str, message: str) -> None:
 
 
 _checkers: dict[type, Checker] = {}
+_trivial: set[type] = set()
+"""Classes with nothing to check (no field has a check, may hold models, or is required)."""
+_building: set[type] = set()
+
+
+def _checker_of(cl: type) -> Checker:
+    checker = _checkers.get(cl)
+    if checker is None:
+        _building.add(cl)
+        try:
+            checker = _checkers[cl] = _checker(cl)
+        finally:
+            _building.discard(cl)
+    return checker
 
 
 def _checker(cl: type) -> Checker:
@@ -70,39 +89,63 @@ def _checker(cl: type) -> Checker:
     at when it has a check, may hold models, or is required (no default, and a type that
     does not admit ``None``); its type adds a check of its own (:func:`_implied`)."""
     lines: list[str] = []
-    globs: dict[str, Any] = {"_collect": _collect, "_error": _error}
-    if attrs.has(cl):
-        for a in attrs.fields(attrs.resolve_types(cl)):
-            if a.name == "extras":
-                continue
-            nested = _may_hold_models(a.type)
-            required = a.default is attrs.NOTHING and not _admits_none(a.type)
-            message = _message_expr(a.type, a.metadata.get(CHECK), globs)
-            if message is None and not nested and not required:
-                continue
-            name = a.name
-            lines.append(f"  v = m.{name}")
-            if required:
-                lines.append("  if v is None:")
-                lines.append(f"    _error(errors, path, {name!r}, 'required')")
+    globs: dict[str, Any] = {"_collect": _collect, "_each": _each, "_error": _error}
+    fields = attrs.fields(attrs.resolve_types(cl)) if attrs.has(cl) else ()
+    for a in fields:
+        if a.name == "extras":
+            continue
+        name = a.name
+        checks: list[str] = []
+        message = _message_expr(a.type, a.metadata.get(CHECK), globs)
+        if message is not None:
+            checks += [f"msg = {message}", "if msg:", f"  _error(errors, path, {name!r}, msg)"]
+        if _may_hold_models(a.type):
+            checks += _nested_lines(a.type, f"(path, {name!r})", globs)
+        required = a.default is attrs.NOTHING and not _admits_none(a.type)
+        if not checks and not required:
+            continue
+        lines.append(f"  v = m.{name}")
+        if required:
+            lines += ["  if v is None:", f"    _error(errors, path, {name!r}, 'required')"]
+            if checks:
                 lines.append("  else:")
-            else:
-                lines.append("  if v is not None:")
-            if message is not None:
-                lines.append(f"    msg = {message}")
-                lines.append("    if msg:")
-                lines.append(f"      _error(errors, path, {name!r}, msg)")
-            if nested:
-                lines.append(f"    _collect(v, (path, {name!r}), errors)")
+        else:
+            lines.append("  if v is not None:")
+        lines += [f"    {line}" for line in checks]
+    if not lines:
+        _trivial.add(cl)
     source = "\n".join(["def check(m, path, errors):", *lines, "  return None"])
     namespace: dict[str, Any] = {}
-    exec(
-        compile(source, f"<xportcn check {cl.__module__}.{cl.__qualname__}>", "exec"),
-        globs,
-        namespace,
-    )
+    code = compile(source, f"<xportcn check {cl.__qualname__}>", "exec")
+    exec(code, globs, namespace)  # our own generated source
     checker: Checker = namespace["check"]
     return checker
+
+
+def _nested_lines(tp: Any, path: str, globs: dict[str, Any]) -> list[str]:
+    """Checking the models in a value ``v`` of type ``tp``: a model of the declared class
+    (or a list of them) by its checker directly, anything else as it comes."""
+    inner = optional_of(tp) or tp
+    args = get_args(inner)
+    listed = args[0] if get_origin(inner) is list and args else None
+    declared = listed if listed is not None else inner
+    if not attrs.has(declared) or declared in _building:
+        return [f"_collect(v, {path}, errors)"]
+    checker = _checker_of(declared)
+    cls = f"_cls{len(globs)}"
+    globs[cls] = declared
+    globs[f"{cls}_check"] = checker
+    if listed is not None:
+        each = f"_each(v, {path}, errors, {cls}, {cls}_check)"
+        return ["if v.__class__ is list:", f"  {each}", "else:", f"  _collect(v, {path}, errors)"]
+    if declared in _trivial:
+        return [f"if v.__class__ is not {cls}:", f"  _collect(v, {path}, errors)"]
+    return [
+        f"if v.__class__ is {cls}:",
+        f"  {cls}_check(v, {path}, errors)",
+        "else:",
+        f"  _collect(v, {path}, errors)",
+    ]
 
 
 def finite(value: Any) -> str | None:
