@@ -546,6 +546,31 @@ async def test_a_compressed_reply_that_inflates_past_the_limit_is_cut_off() -> N
     assert info.value.__context__ is None
 
 
+async def test_compressed_replies_without_a_length_or_without_a_body() -> None:
+    body = json.dumps({"data": list(range(2000))}).encode()
+    whole = b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n\r\n" + gzip.compress(body)
+    replies = [
+        whole,  # delimited by closing the connection
+        whole[:-20],  # the connection closed mid-stream
+        b"HTTP/1.1 304 Not Modified\r\nContent-Encoding: gzip\r\n\r\n",
+    ]
+
+    async def one_reply_per_connection(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        await read_request(reader)
+        writer.write(replies.pop(0))
+        await writer.drain()
+        writer.close()
+
+    async with raw_server(one_reply_per_connection) as base, transport() as sender:
+        assert (await sender.send(post(base))).body == body
+        with pytest.raises(TransportError, match="corrupt or incomplete"):
+            await sender.send(post(base))
+        response = await sender.send(post(base))
+    assert (response.status, response.body) == (304, b"")
+
+
 @pytest.mark.parametrize(
     ("reply", "match"),
     [

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import re
 import ssl
 import zlib
@@ -192,7 +193,8 @@ class _Connection(asyncio.BufferedProtocol):
         if waiter is None or waiter.done():
             return
         if exc is None and self._headers is not None and self._close_delimited:
-            self._finish()  # the body ran to the end of the connection, as announced
+            with contextlib.suppress(_Stop):  # (a compressed body may still fail)
+                self._finish()  # the body ran to the end of the connection, as announced
             return
         underlying = "the server closed the connection"
         if exc is not None:
@@ -238,14 +240,14 @@ class _Connection(asyncio.BufferedProtocol):
             assert self._request is not None
             self._fail(response_too_large(self._request.url, limit, content_length=announced))
             raise _Stop
-        encoding = headers.get("content-encoding")
-        if encoding is not None:
-            self._start_decoding(encoding)
         if self._head_only:
             # httptools cannot be told that a reply to HEAD has no body: finish it here, and
             # close the connection rather than guess where the next reply starts.
             self._finish()
             raise _Stop
+        encoding = headers.get("content-encoding")
+        if encoding is not None:
+            self._start_decoding(encoding)
         chunked = headers.get("transfer-encoding", "").lower().rstrip().endswith("chunked")
         # Without a length, a body runs until the server closes (204 and 304 have none).
         self._close_delimited = announced is None and not chunked and status not in (204, 304)
@@ -282,7 +284,7 @@ class _Connection(asyncio.BufferedProtocol):
             return
         body = self._body[0] if len(self._body) == 1 else b"".join(self._body)
         decoder = self._decoder
-        if decoder is not None and not self._head_only:
+        if decoder is not None and self._size:  # (a 204 or 304 may name an encoding too)
             try:
                 tail = decoder.flush()
             except zlib.error as exc:
