@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gzip
 import json
 import os
 import re
@@ -25,6 +26,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+import xportcn_async
 from tests.conftest import exception_texts, unclosed_reports
 from xportcn_async import (
     DEFAULT_MAX_RESPONSE_SIZE,
@@ -710,6 +712,61 @@ async def test_a_booking_whose_reply_is_too_large_is_outcome_unknown_and_not_ret
     assert isinstance(booking.value.cause, ResponseTooLargeError)
     assert len(calls) == 2  # one attempt each: the same request would bring the same answer
     assert calls[0] and calls[0] not in str(booking.value) and calls[0] not in repr(booking.value)
+
+
+async def test_a_compressed_reply_that_inflates_past_the_limit_is_cut_off(
+    make_transport: MakeTransport,
+) -> None:
+    # Its Content-Length (the compressed size) is within the limit, and all of it arrives at
+    # once: only the size of what it decodes to can stop it.
+    inflated = b" " * (1024 * 1024)
+    compressed = gzip.compress(inflated)
+
+    async def deflating(request: web.Request) -> web.Response:
+        return web.Response(
+            body=compressed,
+            headers={"content-encoding": "gzip", "content-type": "application/json"},
+        )
+
+    app = web.Application()
+    app.router.add_post("/gz", deflating)
+    async with serving(app) as base:
+        sender = make_transport(max_response_size=64 * 1024)
+        try:
+            with pytest.raises(ResponseTooLargeError) as info:
+                await sender.send(Request("POST", f"{base}/gz?sign={SIGN}", {}, b"{}"))
+            # Within the limit, the same reply is decoded and whole.
+            roomy = make_transport(max_response_size=2 * len(inflated))
+            try:
+                response = await roomy.send(Request("POST", f"{base}/gz", {}, b"{}"))
+            finally:
+                await roomy.aclose()
+        finally:
+            await sender.aclose()
+    assert len(compressed) < 64 * 1024
+    assert info.value.limit == 64 * 1024 and SIGN not in str(info.value)
+    assert response.body == inflated
+
+
+async def test_aiohttp_requests_carry_the_sdk_user_agent(
+    serve: Callable[[Handler], Awaitable[str]],
+) -> None:
+    """Our own ``User-Agent`` (not aiohttp's banner, and not none: skipping aiohttp's with
+    ``skip_auto_headers`` costs every request a slower path in aiohttp)."""
+    agents: list[str | None] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        agents.append(request.headers.get("User-Agent"))
+        return web.Response(body=b"{}")
+
+    base = await serve(handler)
+    sender = AiohttpTransport()
+    try:
+        for _ in range(2):
+            await sender.send(Request("POST", f"{base}/a?timestamp=1&sign=AB", {}, b"{}"))
+    finally:
+        await sender.aclose()
+    assert agents == [f"xportcn-async/{xportcn_async.__version__}"] * 2
 
 
 # -- proxies from the environment --------------------------------------------------------------

@@ -1,6 +1,7 @@
 """xportcn-async: the async Python SDK for the Xportcn KA open API."""
 
 from . import converter as converter  # the 0.1 module, kept: its names live in wire/
+from ._version import __version__ as __version__
 from .client import (
     DEFAULT_BASE_URL,
     PlainHTTPWarning,
@@ -51,8 +52,6 @@ from .transports import (
     Transport,
 )
 from .wire import from_wire, to_wire, validate
-
-__version__ = "0.1.0"
 
 __all__ = [
     "DEFAULT_BASE_URL",

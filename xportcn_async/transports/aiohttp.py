@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Sequence
+from typing import Literal
 
 import aiohttp
 import yarl
 
+from .._slots import Slots
+from .._version import __version__
 from ..errors import ConnectError, ConnectionDroppedError, RequestTimeoutError, TransportError
 from ._base import (
     DEFAULT_MAX_RESPONSE_SIZE,
@@ -24,7 +27,7 @@ from ._base import (
 DEFAULT_LIMIT = 100
 
 # A query of plain ``name=value`` pairs, letters and digits only (the signature's), which
-# quoting leaves as it is; and how many URLs before the query are remembered as plain.
+# quoting leaves as it is; and how many URLs before the query are remembered.
 _PLAIN_QUERY = re.compile(r"[A-Za-z0-9]+=[A-Za-z0-9]*(?:&[A-Za-z0-9]+=[A-Za-z0-9]*)*")
 _MAX_BASES = 256
 
@@ -69,69 +72,77 @@ class AiohttpTransport:
         self._limit = limit or DEFAULT_LIMIT
         self._slot_count = _slots_for(session, limit) if session is not None else self._limit
         self._trace_configs = list(trace_configs)
-        self._slots: asyncio.Semaphore | None = None
+        self._slots = Slots(self._slot_count) if self._slot_count else None
         self._timeouts: dict[Timeout, aiohttp.ClientTimeout] = {}
-        self._plain_bases: dict[str, bool] = {}
+        # The part before the query, as aiohttp reads it, or False when aiohttp would quote
+        # or normalise it (the URL is then left to aiohttp as a string).
+        self._bases: dict[str, yarl.URL | Literal[False]] = {}
         self._closed = False
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None:
             connector = aiohttp.TCPConnector(limit=self._limit, limit_per_host=0)
+            # Our own User-Agent rather than none: skipping aiohttp's banner with
+            # ``skip_auto_headers`` sends aiohttp down a slower path for every request.
             self._session = aiohttp.ClientSession(
                 connector=connector,
+                headers={"User-Agent": f"xportcn-async/{__version__}"},
                 trace_configs=self._trace_configs or None,
                 auto_decompress=True,
-                skip_auto_headers=("User-Agent",),
             )
         return self._session
 
     async def send(self, request: Request) -> Response:
         if self._closed:
             raise RuntimeError("AiohttpTransport is closed")
-        if self._slots is None and self._slot_count:
-            self._slots = asyncio.Semaphore(self._slot_count)
-        if self._slots is None:
-            return await self._send(request)
-        async with self._slots:
-            return await self._send(request)
-
-    async def _send(self, request: Request) -> Response:
-        session = self._get_session()
-        timeout = self._timeouts.get(request.timeout)
-        if timeout is None:
-            timeout = self._timeouts[request.timeout] = aiohttp.ClientTimeout(
-                total=request.timeout.total, sock_connect=request.timeout.connect
-            )
+        slots = self._slots
+        if slots is not None and not slots.take_nowait():
+            await slots.take()  # before the timeout starts: queueing never counts
         try:
-            async with session.request(
-                request.method,
-                self._request_url(request.url),
-                headers=request.headers,
-                data=request.body,
-                timeout=timeout,
-                allow_redirects=False,
-            ) as resp:
-                body = await self._read(resp, request)
-                return Response(resp.status, resp.headers, body)  # case-insensitive
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            error = _error(exc, request)
+            session = self._get_session()
+            timeout = self._timeouts.get(request.timeout)
+            if timeout is None:
+                timeout = self._timeouts[request.timeout] = aiohttp.ClientTimeout(
+                    total=request.timeout.total, sock_connect=request.timeout.connect
+                )
+            try:
+                async with session.request(
+                    request.method,
+                    self._request_url(request.url),
+                    headers=request.headers,
+                    data=request.body,
+                    timeout=timeout,
+                    allow_redirects=False,
+                ) as resp:
+                    body = await self._read(resp, request)
+                    return Response(resp.status, resp.headers, body)  # case-insensitive
+            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                error = _error(exc, request)
+        finally:
+            if slots is not None:
+                slots.give()
         # Raised here, outside the ``except`` block, so that it has no ``__context__``:
         # aiohttp's messages may hold the full URL, whose query holds the signature.
         raise error
 
     def _request_url(self, url: str) -> yarl.URL | str:
-        """``url`` as aiohttp would read it, without its quoting pass when there is nothing
-        to quote: the part before the query is checked once (it is the same for every call
-        of an operation) and the query is the signature's digits and letters. Anything
-        else is left to aiohttp as the string it is."""
+        """``url`` as aiohttp would read it, without its parsing and quoting pass when there
+        is nothing to quote: the part before the query is parsed once (it is the same for
+        every call of an operation) and the query, the signature's digits and letters, is
+        set on it. Anything else is left to aiohttp as the string it is."""
         base, mark, query = url.partition("?")
-        plain = self._plain_bases.get(base)
-        if plain is None:
-            if len(self._plain_bases) >= _MAX_BASES:
-                self._plain_bases.clear()
-            plain = self._plain_bases[base] = str(yarl.URL(base)) == base
-        if plain and (not mark or _PLAIN_QUERY.fullmatch(query)):
-            return yarl.URL(url, encoded=True)
+        parsed = self._bases.get(base)
+        if parsed is None:
+            if len(self._bases) >= _MAX_BASES:
+                self._bases.clear()
+            as_read = yarl.URL(base)
+            parsed = self._bases[base] = as_read if str(as_read) == base else False
+        if parsed is False:
+            return url
+        if not mark:
+            return parsed
+        if _PLAIN_QUERY.fullmatch(query):
+            return parsed.with_query(query)  # (quoting a plain query changes nothing)
         return url
 
     async def _read(self, resp: aiohttp.ClientResponse, request: Request) -> bytes:
@@ -142,9 +153,17 @@ class AiohttpTransport:
         announced = resp.content_length
         if announced is not None and announced > limit:
             raise response_too_large(request.url, limit, content_length=announced)
+        content = resp.content
+        if content.is_eof():
+            # All of it has arrived (a small reply usually comes with its headers): take
+            # it from the buffer at once. It is already in memory, so this holds no more.
+            body = content.read_nowait()
+            if len(body) > limit:
+                raise response_too_large(request.url, limit)
+            return body
         chunks: list[bytes] = []
         size = 0
-        while chunk := await resp.content.readany():
+        while chunk := await content.readany():
             size += len(chunk)
             if size > limit:
                 raise response_too_large(request.url, limit)
