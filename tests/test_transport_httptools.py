@@ -36,6 +36,7 @@ from xportcn_async import (
     XportcnClient,
     from_wire,
 )
+from xportcn_async._version import __version__
 from xportcn_async.batch import Status
 from xportcn_async.sandbox import Faults, serve
 
@@ -115,10 +116,15 @@ async def test_the_request_head_is_minimal_and_exact() -> None:
     ((_, head, body),) = server.requests
     assert head == (
         b"POST /api/open/pp/x?timestamp=1&sign=SECRETSIGN HTTP/1.1\r\n"
-        + f"Host: 127.0.0.1:{port}\r\n".encode()
+        + f"Host: 127.0.0.1:{port}\r\nUser-Agent: xportcn-async/{__version__}\r\n".encode()
         + b"Content-Length: 7\r\ncontent-type: application/json\r\nSignature: SECRETSIGN\r\n\r\n"
-    )  # no Accept-Encoding: compression is never asked for; no User-Agent, as with aiohttp
+    )  # no Accept-Encoding: compression is never asked for
     assert body == b'{"a":1}'
+    # A User-Agent of the caller's replaces ours.
+    async with server.running() as base, transport() as sender:
+        await sender.send(Request("GET", f"{base}/", {"user-agent": "mine/1"}, b""))
+    assert server.requests[-1][1].count(b"ser-agent") == 1
+    assert b"user-agent: mine/1\r\n" in server.requests[-1][1]
 
 
 async def test_a_path_with_characters_to_quote_is_quoted_as_aiohttp_does() -> None:

@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 import yarl
 from multidict import CIMultiDict, CIMultiDictProxy
 
+from .._version import __version__
 from ..errors import (
     ConfigurationError,
     ConnectError,
@@ -64,6 +65,7 @@ _FRAMING_HEADERS = frozenset(
     {"host", "content-length", "transfer-encoding", "connection", "upgrade", "expect", "te"}
 )
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_USER_AGENT = f"User-Agent: xportcn-async/{__version__}\r\n"
 _MAX_CACHED = 256
 # zlib's window bits for each Content-Encoding it can decode ("deflate" is decided on the
 # first byte: a zlib stream, or a raw one as some servers send).
@@ -429,7 +431,8 @@ class HttptoolsTransport:
         self._all_lost: asyncio.Future[None] | None = None
         self._origins: dict[str, _Origin] = {}
         self._routes: dict[str, tuple[_Origin, str]] = {}  # by the URL before its query
-        self._header_names: set[tuple[str, ...]] = set()  # header name sets found valid
+        # Header name sets found valid, each with the default headers it leaves to us.
+        self._header_names: dict[tuple[str, ...], str] = {}
         self._methods: set[str] = set()
         self._closed = False
 
@@ -573,8 +576,9 @@ class HttptoolsTransport:
         """The request as the bytes to write: head and body in one."""
         headers = request.headers
         names = tuple(headers)
-        if names not in self._header_names:
-            self._check_names(names)
+        defaults = self._header_names.get(names)
+        if defaults is None:
+            defaults = self._check_names(names)
         method = request.method
         if method not in self._methods:
             if not _TOKEN.fullmatch(method):
@@ -583,24 +587,30 @@ class HttptoolsTransport:
         body = request.body
         lines = "".join([f"{name}: {value}\r\n" for name, value in headers.items()])
         head = (
-            f"{method} {target} HTTP/1.1\r\nHost: {where.host_header}\r\n"
+            f"{method} {target} HTTP/1.1\r\nHost: {where.host_header}\r\n{defaults}"
             f"Content-Length: {len(body)}\r\n{lines}\r\n"
         )
-        lines_expected = len(headers) + 4
+        lines_expected = len(headers) + 4 + (defaults != "")
         if head.count("\n") != lines_expected or head.count("\r") != lines_expected:
             # A value with a line break would let it add headers (or a request) of its own.
             raise ValueError("a request header value holds a line break (CR or LF)")
         return head.encode() + body
 
-    def _check_names(self, names: tuple[str, ...]) -> None:
+    def _check_names(self, names: tuple[str, ...]) -> str:
+        """Refuses a header name that is not one or that frames the message; returns the
+        default headers the names leave to us (the User-Agent, as the aiohttp transport's,
+        unless one is given)."""
         for name in names:
             if not _TOKEN.fullmatch(name):
                 raise ValueError(f"not an HTTP header name: {name!r}")
             if name.lower() in _FRAMING_HEADERS:
                 raise ValueError(f"the transport writes {name!r} itself; it cannot be given")
+        given = {name.lower() for name in names}
+        defaults = "" if "user-agent" in given else _USER_AGENT
         if len(self._header_names) >= _MAX_CACHED:
             self._header_names.clear()
-        self._header_names.add(names)
+        self._header_names[names] = defaults
+        return defaults
 
     # -- connections ------------------------------------------------------------------------
 
