@@ -630,3 +630,34 @@ def test_the_envelope_code_decides_the_error_kind_and_the_status_only_when_it_ca
     error = decode_error(Response.json({"code": code, "msg": "no"}, status=status))
     assert type(error) is kind
     assert (error.code, error.http_status) == (code, status)
+
+
+def _decoded_or_refused(decode_json: Any, text: str) -> Any:
+    try:
+        return "value", decode_json(text)
+    except ValueError:
+        return "refused", None
+
+
+_JSON_TEXT = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner),
+    max_leaves=8,
+).map(json.dumps)
+_AROUND = st.sampled_from(["", " ", "\n", "\r\n\t", "\x0c", " x", "}", "{}", "]", "\u3000"])
+
+
+@settings(max_examples=300)
+@given(
+    text=st.builds(lambda a, t, b: a + t + b, _AROUND, _JSON_TEXT, _AROUND)
+    | st.builds(lambda t, n: "{" + t[1:n], _JSON_TEXT, st.integers(0, 30))  # cut short
+    | st.text(max_size=12)
+    | st.text(max_size=12).map(lambda t: "{" + t)
+)
+def test_a_reply_is_decoded_as_the_json_decoder_decodes_it(text: str) -> None:
+    """The shortcut for objects (the scanner straight away) gives the decoder's value, or
+    refuses what it refuses: leading and trailing whitespace, extra data, NaN, 1e999."""
+    reference = core_envelope._decoder.decode
+    assert _decoded_or_refused(core_envelope._decode_json, text) == _decoded_or_refused(
+        reference, text
+    )

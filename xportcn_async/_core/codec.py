@@ -168,7 +168,11 @@ def read_result(endpoint: Endpoint[Any, Resp], env: Envelope) -> Resp:
     data = env.data
     if endpoint.data_key is not None and (data is None or isinstance(data, list)):
         data = {endpoint.data_key: data if data is not None else []}  # a bare list
-    if not isinstance(data, Mapping) and not wire.is_tolerant(cls):  # tolerant: inferred shapes
+    if (
+        data.__class__ is not dict  # the reply of almost every call, without the ABC check
+        and not isinstance(data, Mapping)
+        and not wire.is_tolerant(cls)  # tolerant: inferred shapes
+    ):
         raise MalformedResponseError(
             f"the call succeeded but its data is {type(data).__name__}, not an object",
             http_status=200,

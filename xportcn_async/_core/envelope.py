@@ -187,7 +187,23 @@ def _finite_float(text: str) -> float:
 
 # ``json.loads(body, parse_constant=..., parse_float=...)`` with one decoder built once
 # (``json.loads`` with options builds one per call): bytes are decoded as it decodes them.
-_decode_json = json.JSONDecoder(parse_constant=_refuse, parse_float=_finite_float).decode
+_decoder = json.JSONDecoder(parse_constant=_refuse, parse_float=_finite_float)
+_scan: Any = _decoder.scan_once  # type: ignore[attr-defined]  # set by JSONDecoder()
+
+
+def _decode_json(text: str) -> Any:
+    """``_decoder.decode(text)``: the same value, or a ``ValueError`` where it raises one.
+    An object (every call's reply) goes to the scanner straight away, without ``decode``'s
+    Python layers and their two regular expressions."""
+    if text[:1] != "{":
+        return _decoder.decode(text)
+    try:
+        doc, end = _scan(text, 0)
+    except StopIteration:  # a value missing inside (``{"a":``): raw_decode's ValueError
+        raise ValueError("expecting a value") from None
+    if end != len(text) and text[end:].strip(" \t\n\r"):
+        raise ValueError("extra data after the JSON value")
+    return doc
 
 
 def _too_deep(doc: Any) -> bool:
