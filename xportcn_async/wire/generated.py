@@ -10,14 +10,16 @@ converter, when the class is first met), but:
   v.__class__ is str else hook(v, str)``, only where the hook is known to return such a
   value unchanged);
 - call the hooks of nested models, lists and ``X | None`` directly;
-- build the instance with one keyword call, leave ``None`` out while writing, and check
-  for unknown keys with one set operation.
+- set the new instance's slots as attrs' own ``__init__`` does (where that is all it does;
+  else call the class once, by keyword), leave ``None`` out while writing, and check for
+  unknown keys with one set operation.
 
-They are shortcuts, not rules: :mod:`.convert` runs cattrs' own function whenever one of
-them fails, so every error (and its field path) is cattrs' as before, and a shortcut only
-ever returns what that path returns (a property test compares the two). A class these
-functions do not cover (an attrs converter on a field, ``init=False``, a default that
-takes ``self``) gets ``None`` here and keeps the cattrs path alone.
+They are shortcuts, not rules: each runs cattrs' own function (its ``fallback``) whenever
+it fails or meets input it leaves to cattrs, so every error (and its field path) is
+cattrs' as before, and a shortcut only ever returns what that function returns (a property
+test compares the two over every model). A class these functions do not cover (an attrs
+converter on a field, ``init=False``, a default that takes ``self``) gets ``None`` here
+and keeps cattrs' function alone.
 """
 
 from __future__ import annotations
@@ -224,11 +226,12 @@ def _structure_expr(
         hook = src.name(conv.get_structure_hook(tp), "h")
         return f"{hook}(v[{wrap!r}], {src.name(tp, 't')})", None
     inner = optional_of(tp)
-    value = _value_expr(src, conv, tp if inner is None else inner)
+    target = tp if inner is None else inner
+    value = _value_expr(src, conv, target)
     if inner is not None:  # every ``X | None`` hook of the converter: None, else X's hook
         value = f"None if v is None else {value}"
-    same = exact.get(conv.get_structure_hook(tp if inner is None else inner))
-    return value, None if same is not (tp if inner is None else inner) else src.name(same, "t")
+    same = exact.get(conv.get_structure_hook(target)) is target
+    return value, src.name(target, "t") if same else None
 
 
 def _value_expr(src: _Source, conv: cattrs.Converter, tp: Any) -> str:
