@@ -638,3 +638,30 @@ async def test_an_item_whose_key_cannot_be_computed_is_rejected_with_that_error(
     assert ran == ["a", "b"]
     assert run.report.total == 3 and run.report.count(Status.REJECTED) == 1
     assert run.report.latency.count == 2  # only what ran counts
+
+
+async def test_each_item_counts_only_its_own_attempts_and_writes() -> None:
+    """One worker runs the items one after another with the same hooks: the counts start
+    afresh for each. An item that wrote, then one that crashes after reads only: the second
+    is ``failed`` (nothing of it can be in doubt), with its own attempt count."""
+
+    async def fn(item: tuple[int, int, bool], *, hooks: AttemptHooks) -> str:
+        reads, writes, crash = item
+        assert hooks.before_send is not None and hooks.before_write is not None
+        for n in range(1, reads + writes + 1):
+            hooks.before_send(n)
+            if n > reads:
+                hooks.before_write(n)
+        if crash:
+            raise RuntimeError("a bug after the calls")
+        return "done"
+
+    items = [(0, 3, False), (2, 0, True), (0, 1, True), (1, 0, False)]
+    async with batch(fn, items, with_hooks=True, concurrency=1, ordered=True) as run:
+        outcomes = [o async for o in run]
+    assert [(o.status, o.attempts) for o in outcomes] == [
+        (Status.OK, 3),
+        (Status.FAILED, 2),
+        (Status.UNKNOWN, 1),
+        (Status.OK, 1),
+    ]

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import asyncio
 import enum
-import inspect
 import math
 import time
 import types
@@ -40,6 +39,7 @@ from typing import Any, Generic, Literal, Protocol, TypeVar, overload
 
 import attrs
 
+from ._slots import Slots
 from .errors import APIError, OutcomeUnknownError, ValidationError, XportcnError
 from .hooks import AttemptHooks, RateLimiterLike
 from .retry import ErrorKind, classify
@@ -316,7 +316,7 @@ class BatchRun(Generic[T, R]):
         self._queue: asyncio.Queue[Outcome[T, R]] = asyncio.Queue()
         # Taken before an input is read, given back when its outcome is yielded: the input is
         # never more than concurrency + window items ahead of the consumer.
-        self._ahead = asyncio.Semaphore(concurrency + self._window)
+        self._ahead = Slots(concurrency + self._window)
         self._pending: dict[int, Outcome[T, R]] = {}
         self._next_index = 0  # next input index to hand out
         self._next_yield = 0  # ordered mode: next index to deliver
@@ -400,14 +400,15 @@ class BatchRun(Generic[T, R]):
         if self._supervisor is None and not self._closed:
             self._require_context()
             self._start()
-        if not (self._closed and self._queue.empty()):
+        queue = self._queue
+        if not (self._closed and queue.empty()):
             try:
-                outcome = await self._queue.get()
+                outcome = queue.get_nowait() if not queue.empty() else await queue.get()
             except asyncio.CancelledError:
                 await self.aclose()
                 raise
             if outcome is not _DONE:
-                self._ahead.release()
+                self._ahead.give()
                 return outcome
         error, self._error = self._error, None
         await self.aclose()
@@ -454,49 +455,67 @@ class BatchRun(Generic[T, R]):
         self.stop()
 
     async def _pull(self) -> tuple[int, T] | None:
-        """The next input and its index, or None when done or stopping."""
+        """The next input of an async source and its index, or None when done or
+        stopping."""
+        async with self._pull_lock:
+            if self._stopping or self._exhausted:
+                return None
+            self._pull_task = asyncio.ensure_future(anext(self._iter))
+            try:
+                item = await self._pull_task
+            except StopAsyncIteration:
+                self._exhausted = True
+                return None
+            except asyncio.CancelledError:
+                if self._closed or not self._pull_task.cancelled():
+                    raise  # this worker is being cancelled
+                self._exhausted = True  # stop() interrupted the wait for input
+                return None
+            finally:
+                self._pull_task = None
+        return self._numbered(item)
+
+    def _next_sync(self) -> tuple[int, T] | None:
+        """The next input of a plain iterable and its index, or None when done or
+        stopping (read without a coroutine: this runs once per item)."""
+        if self._stopping or self._exhausted:
+            return None
         try:
-            if self._async_source:
-                async with self._pull_lock:
-                    if self._stopping or self._exhausted:
-                        return None
-                    self._pull_task = asyncio.ensure_future(anext(self._iter))
-                    try:
-                        item = await self._pull_task
-                    except asyncio.CancelledError:
-                        if self._closed or not self._pull_task.cancelled():
-                            raise  # this worker is being cancelled
-                        self._exhausted = True  # stop() interrupted the wait for input
-                        return None
-                    finally:
-                        self._pull_task = None
-            else:
-                if self._stopping or self._exhausted:
-                    return None
-                item = next(self._iter)
-        except (StopIteration, StopAsyncIteration):
+            item = next(self._iter)
+        except StopIteration:
             self._exhausted = True
             return None
+        return self._numbered(item)
+
+    def _numbered(self, item: T) -> tuple[int, T]:
         index = self._next_index
         self._next_index += 1
         return index, item
 
     async def _worker(self) -> None:
+        ahead = self._ahead
+        # One set of hooks per worker, counting for the item it runs (reset for each):
+        # a worker runs one item at a time, to its end.
+        counts = _AttemptCount()
+        hooks = AttemptHooks(
+            limiter=self._limiter, before_send=counts.sent, before_write=counts.wrote
+        )
         while True:
-            await self._ahead.acquire()
+            if not ahead.take_nowait():
+                await ahead.take()
             try:
-                pulled = await self._pull()
+                pulled = self._next_sync() if not self._async_source else await self._pull()
             except Exception as exc:  # the input iterator failed
-                self._ahead.release()
+                ahead.give()
                 self._fail(exc)
                 return
             if pulled is None:
-                self._ahead.release()
+                ahead.give()
                 return
             try:
-                outcome, timed = await self._run_one(*pulled)
+                outcome, timed = await self._run_one(*pulled, counts, hooks)
             except BaseException as exc:  # a precheck fault, or a cancellation or exit
-                self._ahead.release()
+                ahead.give()
                 if not self._closed:
                     self._fail(
                         exc
@@ -515,9 +534,11 @@ class BatchRun(Generic[T, R]):
             finally:
                 self._deliver(outcome)
 
-    async def _run_one(self, index: int, item: T) -> tuple[Outcome[T, R], bool]:
+    async def _run_one(
+        self, index: int, item: T, counts: _AttemptCount, hooks: AttemptHooks
+    ) -> tuple[Outcome[T, R], bool]:
         """The item's outcome, and whether its latency counts (it ran ``fn`` and, with
-        hooks, sent something)."""
+        hooks, sent something). ``hooks`` count into ``counts``, reset here."""
         try:
             key = self._key(item)
         except Exception as exc:  # a key function that fails on bad input
@@ -527,21 +548,18 @@ class BatchRun(Generic[T, R]):
             return rejected, False
         if self._precheck is not None:
             verdict = self._precheck(item, key)
-            if inspect.isawaitable(verdict):
-                verdict = await verdict
+            if verdict is not None and not isinstance(verdict, tuple):
+                verdict = await verdict  # an async precheck
             if verdict is not None:
                 status, result, error = verdict
                 decided: Outcome[T, R] = Outcome(
                     index=index, key=key, item=item, status=status, result=result, error=error
                 )
                 return decided, False
-        counts = _AttemptCount()
+        counts.attempts = counts.writes = 0
         started = time.monotonic()
         try:
             if self._with_hooks:
-                hooks = AttemptHooks(
-                    limiter=self._limiter, before_send=counts.sent, before_write=counts.wrote
-                )
                 result = await self._fn(item, hooks=hooks)
             else:
                 if self._limiter is not None:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections.abc import AsyncIterable, Awaitable, Iterable
-from typing import Protocol, TypedDict
+from collections.abc import AsyncIterable, Awaitable, Coroutine, Iterable
+from typing import Any, Protocol, TypedDict
 
 import attrs
 
@@ -183,17 +183,27 @@ class BulkBooking:
             usage="client.logistics.book_many(...)",
         )
 
-    async def precheck(self, item: BookingInput, key: str) -> Verdict | None:
-        """Claim ``item``'s key, or the outcome it gets without being sent."""
+    def precheck(
+        self, item: BookingInput, key: str
+    ) -> Verdict | Coroutine[Any, Any, Verdict | None] | None:
+        """Claim ``item``'s key, or the outcome it gets without being sent. Without a
+        journal this is synchronous (no coroutine per booking); with one, the claim is
+        awaited."""
         if isinstance(item, InvalidInput):
             return Status.REJECTED, None, item.error
         journal = self._journal
         if journal is None:
             keys = claim_keys(item)
-            if any(k in self._in_flight for k in keys):
+            in_flight = self._in_flight
+            if any(k in in_flight for k in keys):
                 return Status.REJECTED, None, DuplicateKeyError(key)
-            self._in_flight.update(keys)
+            in_flight.update(keys)
             return None
+        return self._claim(journal, item, key)
+
+    async def _claim(
+        self, journal: BookingJournal, item: BookingRequest, key: str
+    ) -> Verdict | None:
         if not self._begun:
             async with self._begin_lock:
                 if not self._begun:
@@ -268,14 +278,15 @@ class BulkBooking:
             )
         return request.with_render_id(preview.render_id)
 
-    async def record(self, outcome: BookingOutcome) -> None:
-        """Journal ``outcome`` (or, without a journal, release its keys)."""
+    def record(self, outcome: BookingOutcome) -> Awaitable[None] | None:
+        """Journal ``outcome`` (awaitable), or, without a journal, release its keys (at
+        once)."""
         if self._journal is not None:
-            await self._journal.record(outcome)
-            return
+            return self._journal.record(outcome)
         item = outcome.item
         if isinstance(item, BookingRequest) and not isinstance(outcome.error, DuplicateKeyError):
             self._in_flight.difference_update(claim_keys(item))
+        return None
 
     def close(self) -> Awaitable[None] | None:
         """End the run on its journal, and close the journal if the run opened it. A run that
