@@ -123,7 +123,7 @@ def _structure_fn(
 ) -> Hook:
     src = _Source()
     cls_name = src.name(cl, "cl")
-    body: list[str] = ["  if o.__class__ is not dict:", "    raise _Fallback", "  get = o.get"]
+    body: list[str] = ["  if o.__class__ is not dict:", "    raise _Fallback"]
     kwargs: list[str] = []
     known: set[str] = set()
     for i, a in enumerate(fields):
@@ -141,7 +141,7 @@ def _structure_fn(
         if default is None:
             body.append(f"  v = o[{key!r}]")
         else:
-            body.append(f"  v = get({key!r}, _M)")
+            body.append(f"  v = o[{key!r}] if {key!r} in o else _M")
             value = f"{default} if v is _M else {value}"
         if same is not None:  # the common case first: a value taken as it is
             value = f"v if v.__class__ is {same} else ({value})"
@@ -211,7 +211,8 @@ def _default_expr(src: _Source, a: attrs.Attribute[Any]) -> str | None:
     if default is attrs.NOTHING:
         return None
     if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
-        return f"{src.name(default.factory, 'factory')}()"
+        literal = {dict: "{}", list: "[]"}.get(default.factory)  # a new one, without a call
+        return literal or f"{src.name(default.factory, 'factory')}()"
     return src.name(default, "default")
 
 
