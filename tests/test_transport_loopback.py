@@ -748,6 +748,44 @@ async def test_a_compressed_reply_that_inflates_past_the_limit_is_cut_off(
     assert response.body == inflated
 
 
+async def test_a_connection_left_with_an_unread_body_is_not_reused(
+    make_transport: MakeTransport,
+) -> None:
+    """A reply refused for its size, still arriving, leaves its connection mid-body: the next
+    request must not be sent on it (it would read the rest of the old reply as its own)."""
+    peers: list[object] = []
+    release = asyncio.Event()
+
+    async def big(request: web.Request) -> web.StreamResponse:
+        peers.append(request.transport.get_extra_info("peername") if request.transport else None)
+        response = web.StreamResponse(headers={"content-length": str(256 * 1024)})
+        await response.prepare(request)
+        await response.write(b" " * 1024)
+        await release.wait()
+        return response
+
+    async def small(request: web.Request) -> web.Response:
+        peers.append(request.transport.get_extra_info("peername") if request.transport else None)
+        return web.Response(body=b"{}", content_type="application/json")
+
+    app = web.Application()
+    app.router.add_post("/big", big)
+    app.router.add_post("/small", small)
+    async with serving(app) as base:
+        sender = make_transport(max_response_size=64 * 1024, limit=1)
+        try:
+            with pytest.raises(ResponseTooLargeError):
+                await sender.send(Request("POST", f"{base}/big", {}, b"{}", Timeout(total=300)))
+            for _ in range(2):
+                response = await sender.send(Request("POST", f"{base}/small", {}, b"{}"))
+                assert response.body == b"{}"
+        finally:
+            release.set()
+            await sender.aclose()
+    assert peers[0] not in peers[1:]  # a new connection after the refused reply ...
+    assert peers[1] == peers[2]  # ... which is then pooled as usual
+
+
 async def test_aiohttp_requests_carry_the_sdk_user_agent(
     serve: Callable[[Handler], Awaitable[str]],
 ) -> None:

@@ -106,16 +106,23 @@ class AiohttpTransport:
                     total=request.timeout.total, sock_connect=request.timeout.connect
                 )
             try:
-                async with session.request(
+                resp = await session.request(
                     request.method,
                     self._request_url(request.url),
                     headers=request.headers,
                     data=request.body,
                     timeout=timeout,
                     allow_redirects=False,
-                ) as resp:
+                )
+                try:
                     body = await self._read(resp, request)
                     return Response(resp.status, resp.headers, body)  # case-insensitive
+                finally:
+                    # What ``async with`` would do, without its four coroutine calls: its exit
+                    # releases the response too (a connection with unread data is closed,
+                    # not pooled), then only waits for the request writer, which release()
+                    # cancels if it has not finished.
+                    resp.release()
             except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
                 error = _error(exc, request)
         finally:
