@@ -648,3 +648,25 @@ async def test_book_many_with_server_faults_never_books_twice() -> None:
     assert statuses[Status.BOOKED] > 0 and statuses[Status.UNKNOWN] > 0  # drops were not retried
     assert stats.duplicate_booking_attempts == 0
     assert max(per_order.values()) == 1
+
+
+async def test_headers_that_never_end_are_cut_off_at_the_head_size_bound() -> None:
+    # llhttp bounds no header section: a server that never ends its headers would otherwise
+    # have them grow in memory until the timeout. Here up to 100,000 headers of 100 bytes
+    # (10 MB), sent as they are made, until the client goes away: cut off past 64 KiB.
+    async def endless_headers(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\n")
+        with contextlib.suppress(ConnectionError):
+            for n in range(100_000):
+                if writer.transport.is_closing() or reader.at_eof():
+                    break
+                writer.write(b"x-junk-%05d: " % n + b"a" * 84 + b"\r\n")
+                await writer.drain()
+        writer.close()
+
+    async with raw_server(endless_headers) as base, transport() as sender:
+        with pytest.raises(ResponseTooLargeError, match="did not end its headers") as info:
+            await sender.send(post(base, timeout=Timeout(total=60)))
+    assert info.value.may_have_reached_server
+    assert info.value.limit == 64 * 1024

@@ -32,6 +32,7 @@ from ..errors import (
     ConnectError,
     ConnectionDroppedError,
     RequestTimeoutError,
+    ResponseTooLargeError,
     TransportError,
 )
 from ._base import (
@@ -65,6 +66,10 @@ _FRAMING_HEADERS = frozenset(
     {"host", "content-length", "transfer-encoding", "connection", "upgrade", "expect", "te"}
 )
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+#: Bytes a reply's status line and headers may take (interim 1xx replies included). llhttp
+#: sets no bound of its own: a server that never ends its headers would grow them until the
+#: timeout. aiohttp's parser caps each line at 8 KiB.
+MAX_HEAD_SIZE = 64 * 1024
 _USER_AGENT = f"User-Agent: xportcn-async/{__version__}\r\n"
 _MAX_CACHED = 256
 # zlib's window bits for each Content-Encoding it can decode ("deflate" is decided on the
@@ -112,6 +117,7 @@ class _Connection(asyncio.BufferedProtocol):
         self._headers: CIMultiDictProxy[str] | None = None
         self._body: list[bytes] = []
         self._size = 0  # bytes of body received
+        self._head_size = 0  # bytes received before the headers were complete
         self._decoded = 0  # bytes of body after decompression
         self._decoder: Any = None  # a zlib decompressor, for a compressed reply
         self._close_delimited = False
@@ -124,7 +130,7 @@ class _Connection(asyncio.BufferedProtocol):
         self._head_only = request.method == "HEAD"
         self._headers = None
         self._body = []
-        self._size = self._decoded = 0
+        self._size = self._head_size = self._decoded = 0
         self._decoder = None
         self.reusable = False
 
@@ -177,6 +183,10 @@ class _Connection(asyncio.BufferedProtocol):
             return
         try:
             self.parser.feed_data(data)
+            if self._headers is None:  # still in the status line and headers
+                self._head_size += len(data)
+                if self._head_size > MAX_HEAD_SIZE and not waiter.done():
+                    self._fail(self._head_too_large())
         except self.pool._parser_errors as exc:
             if not waiter.done():  # not a _Stop: the reply is not HTTP/1.1 as we know it
                 error = TransportError(
@@ -318,6 +328,13 @@ class _Connection(asyncio.BufferedProtocol):
             )
             raise _Stop
 
+    def _head_too_large(self) -> ResponseTooLargeError:
+        return ResponseTooLargeError(
+            f"the reply from {self._where()} did not end its headers within "
+            f"{MAX_HEAD_SIZE} bytes; it was cut off",
+            limit=MAX_HEAD_SIZE,
+        )
+
     def _too_large(self) -> None:
         assert self._request is not None
         self._fail(response_too_large(self._request.url, self.pool.max_response_size))
@@ -386,7 +403,8 @@ class HttptoolsTransport:
     - **Redirects are not followed** (a 3xx is returned): one would forward the signature.
     - ``max_response_size`` (bytes, default 4 MiB): a ``Content-Length`` over it fails before
       the body is read; a body growing past it (decompressed or not) is cut off; both raise
-      :class:`~xportcn_async.errors.ResponseTooLargeError`.
+      :class:`~xportcn_async.errors.ResponseTooLargeError`, as do a status line and headers
+      over :data:`MAX_HEAD_SIZE` (64 KiB).
     - **Compression** is never asked for; a gzip or deflate reply is decoded anyway, another
       encoding refused with a :class:`~xportcn_async.errors.TransportError`.
     - **TLS**: ``ssl_context`` (default :func:`ssl.create_default_context`: the system's CAs,
