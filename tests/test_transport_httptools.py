@@ -17,6 +17,7 @@ import zlib
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -670,3 +671,93 @@ async def test_headers_that_never_end_are_cut_off_at_the_head_size_bound() -> No
             await sender.send(post(base, timeout=Timeout(total=60)))
     assert info.value.may_have_reached_server
     assert info.value.limit == 64 * 1024
+
+
+# -- review: bugs found by reading the transport ----------------------------------------------
+
+
+async def test_a_large_reply_over_tls_arrives_whole(authority: object) -> None:
+    # asyncio's TLS protocol reads the records after the first into ``buffer[offset:]``: a
+    # copy when the buffer is a bytearray, so those bytes were lost (and stale ones parsed).
+    body = bytes(range(256)) * 4096  # 1 MiB, many TLS records arriving at once
+
+    async def big(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError):
+            while True:
+                await read_request(reader)
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+                await writer.drain()
+        writer.close()
+
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("127.0.0.1").configure_cert(context)  # type: ignore[attr-defined]
+    server = await asyncio.start_server(big, "127.0.0.1", 0, ssl=context)
+    base = f"https://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    try:
+        async with transport(ssl_context=trusting(authority)) as sender:
+            for _ in range(3):
+                response = await sender.send(post(base, timeout=Timeout(total=60)))
+                assert response.body == body
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def test_trailers_that_never_end_are_cut_off() -> None:
+    # After a chunked body, trailers are header lines again, which httptools keeps in memory
+    # (and llhttp bounds none): a server sending them without end grew them until the timeout.
+    async def endless_trailers(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n")
+        with contextlib.suppress(ConnectionError):
+            for n in range(100_000):
+                if writer.transport.is_closing() or reader.at_eof():
+                    break
+                writer.write(b"x-trailer-%05d: " % n + b"a" * 84 + b"\r\n")
+                await writer.drain()
+        writer.close()
+
+    async with raw_server(endless_trailers) as base, transport() as sender:
+        with pytest.raises(ResponseTooLargeError, match="framing") as info:
+            await sender.send(post(base, timeout=Timeout(total=60)))
+    assert info.value.may_have_reached_server
+
+
+async def test_a_connection_lost_before_the_request_is_written_was_never_sent(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The server closes a new connection at once, and the loop reports it before the
+    # request's task resumes: the connection was then counted (and kept as live) although
+    # gone, and the request written to it waited for a reply until its timeout.
+    async def close_at_once(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.close()
+
+    loop = asyncio.get_running_loop()
+    opened = loop.create_connection
+    lost = asyncio.Event()
+
+    async def opened_then_lost(factory: Callable[[], Any], *args: Any, **kw: Any) -> Any:
+        def watched() -> Any:
+            protocol = factory()
+            report = protocol.connection_lost
+
+            def connection_lost(exc: Exception | None) -> None:
+                report(exc)
+                lost.set()
+
+            protocol.connection_lost = connection_lost
+            return protocol
+
+        connection = await opened(watched, *args, **kw)
+        if not lost.is_set() and not monkeypatched_once:
+            monkeypatched_once.append(True)
+            await wait_for(lost)
+        return connection
+
+    monkeypatched_once: list[bool] = []
+    monkeypatch.setattr(loop, "create_connection", opened_then_lost)
+    async with raw_server(close_at_once) as base, transport(limit=1) as sender:
+        with pytest.raises(ConnectError) as info:
+            await sender.send(post(base, timeout=Timeout(total=10)))
+        assert not info.value.may_have_reached_server
+        assert sender._open == 0 and not sender._live

@@ -117,7 +117,10 @@ class _Connection(asyncio.BufferedProtocol):
         self._headers: CIMultiDictProxy[str] | None = None
         self._body: list[bytes] = []
         self._size = 0  # bytes of body received
-        self._head_size = 0  # bytes received before the headers were complete
+        # Bytes received while the reply was incomplete, body included: what is not body
+        # (status line, headers, interim replies, chunk sizes and extensions, trailers) is
+        # bounded, as llhttp bounds none of it and httptools keeps trailers in memory.
+        self._head_size = 0
         self._decoded = 0  # bytes of body after decompression
         self._decoder: Any = None  # a zlib decompressor, for a compressed reply
         self._close_delimited = False
@@ -167,8 +170,10 @@ class _Connection(asyncio.BufferedProtocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
 
-    def get_buffer(self, sizehint: int) -> bytearray:
-        return self.pool._read_buffer
+    def get_buffer(self, sizehint: int) -> memoryview:
+        # A view, not the bytearray: asyncio's TLS protocol reads further records into
+        # ``buf[offset:]``, which of a bytearray is a copy (those bytes were lost).
+        return self.pool._read_view
 
     def buffer_updated(self, nbytes: int) -> None:
         # Parsed at once (before the loop reads again): httptools hands the callbacks copies.
@@ -183,9 +188,9 @@ class _Connection(asyncio.BufferedProtocol):
             return
         try:
             self.parser.feed_data(data)
-            if self._headers is None:  # still in the status line and headers
+            if not waiter.done():  # a reply in several reads: bound all but its body
                 self._head_size += len(data)
-                if self._head_size > MAX_HEAD_SIZE and not waiter.done():
+                if self._head_size - self._size > MAX_HEAD_SIZE + 2 * self._size:
                     self._fail(self._head_too_large())
         except self.pool._parser_errors as exc:
             if not waiter.done():  # not a _Stop: the reply is not HTTP/1.1 as we know it
@@ -329,10 +334,15 @@ class _Connection(asyncio.BufferedProtocol):
             raise _Stop
 
     def _head_too_large(self) -> ResponseTooLargeError:
+        if self._headers is None:
+            what = f"did not end its headers within {MAX_HEAD_SIZE} bytes"
+        else:
+            what = (
+                f"sent more than {MAX_HEAD_SIZE} bytes plus twice its body in framing "
+                "(chunk sizes and extensions, trailers)"
+            )
         return ResponseTooLargeError(
-            f"the reply from {self._where()} did not end its headers within "
-            f"{MAX_HEAD_SIZE} bytes; it was cut off",
-            limit=MAX_HEAD_SIZE,
+            f"the reply from {self._where()} {what}; it was cut off", limit=MAX_HEAD_SIZE
         )
 
     def _too_large(self) -> None:
@@ -698,6 +708,13 @@ class HttptoolsTransport:
             raise ConnectError(
                 f"cannot connect to {origin(request.url)}",
                 underlying=f"{type(failure).__name__}: {redact(str(failure), request)}",
+            )
+        if conn.closed:
+            # Lost between opening and this task resuming (a server closing at once): it
+            # already left the count, and would take a write that no reply ever settles.
+            raise ConnectError(
+                f"cannot connect to {origin(request.url)}",
+                underlying="the server closed the connection as it opened",
             )
         self._live.add(conn)
         return conn
