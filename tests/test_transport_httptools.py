@@ -21,6 +21,8 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.conftest import exception_texts
 from tests.test_transport_loopback import closed_port, full_backlog, raw_server, read_request
@@ -176,6 +178,14 @@ async def test_keep_alive_sends_every_request_on_one_connection() -> None:
         for _ in range(5):
             response = await sender.send(post(base))
             assert (response.status, response.body) == (200, b"{}")
+        assert_accounted(sender)
+
+
+def assert_accounted(sender: HttptoolsTransport) -> None:
+    """With no request in flight, every connection counted open is idle in the pool."""
+    idle = [conn for conns in sender._idle.values() for conn in conns]
+    assert sender._open == len(idle)
+    assert all(not conn.closed for conn in idle)
     assert [number for number, _, _ in server.requests] == [1, 1, 1, 1, 1]
 
 
@@ -761,3 +771,128 @@ async def test_a_connection_lost_before_the_request_is_written_was_never_sent(
             await sender.send(post(base, timeout=Timeout(total=10)))
         assert not info.value.may_have_reached_server
         assert sender._open == 0 and not sender._live
+
+
+# -- hostile replies, generated ---------------------------------------------------------------
+
+_STATUS_LINES = st.sampled_from(
+    [
+        b"HTTP/1.1 200 OK\r\n",
+        b"HTTP/1.1 204 No Content\r\n",
+        b"HTTP/1.1 304 Not Modified\r\n",
+        b"HTTP/1.1 101 Switching Protocols\r\n",
+        b"HTTP/1.1 100 Continue\r\n",
+        b"HTTP/1.0 200 OK\r\n",
+        b"HTTP/1.1 500 Oops\r\n",
+        b"HTTP/1.1 999 What\r\n",
+        b"HTTP/2 200\r\n",
+        b"ICY 200 OK\r\n",
+        b"HTTP/1.1 200\n",
+    ]
+)
+_HEADERS = st.sampled_from(
+    [
+        b"Content-Length: 2\r\n",
+        b"Content-Length: 0\r\n",
+        b"Content-Length: 99999999999\r\n",
+        b"Content-Length: -1\r\n",
+        b"Content-Length: 2, 3\r\n",
+        b"Transfer-Encoding: chunked\r\n",
+        b"Transfer-Encoding: gzip, chunked\r\n",
+        b"Transfer-Encoding: identity\r\n",
+        b"Connection: close\r\n",
+        b"Connection: keep-alive\r\n",
+        b"Connection: upgrade\r\nUpgrade: websocket\r\n",
+        b"Content-Encoding: gzip\r\n",
+        b"Content-Encoding: deflate\r\n",
+        b"Content-Encoding: br\r\n",
+        b"X-Folded: a\r\n b\r\n",
+        b"Bad Header\r\n",
+        b": empty\r\n",
+        b"X-Long: " + b"v" * 70_000 + b"\r\n",
+    ]
+)
+_BODIES = st.sampled_from(
+    [
+        b"",
+        b"{}",
+        b"2\r\n{}\r\n0\r\n\r\n",
+        b"2;ext=1\r\n{}\r\n0\r\nTrailer: x\r\n\r\n",
+        b"ffffffffffffffffff\r\n",
+        b"zz\r\n",
+        gzip.compress(b"{}"),
+        zlib.compress(b"{}"),
+        b"\x1f\x8b\x08garbage",
+    ]
+)
+
+
+@st.composite
+def hostile_replies(draw: st.DrawFn) -> bytes:
+    """A reply built from pieces servers get wrong (an interim reply, contradicting
+    headers, bad framing or encodings), then maybe cut, flipped or extended."""
+    reply = b""
+    for _ in range(draw(st.integers(0, 2))):
+        reply += b"HTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\n"
+    reply += draw(_STATUS_LINES) + b"".join(draw(st.lists(_HEADERS, max_size=4))) + b"\r\n"
+    reply += draw(_BODIES)
+    if draw(st.booleans()):
+        reply += draw(st.sampled_from([OK, b"HTTP/1.1 200 OK\r\n", b"\r\n", b"\x00"]))
+    mutation = draw(st.sampled_from(["none", "cut", "flip", "insert"]))
+    if mutation != "none" and reply:
+        at = draw(st.integers(0, len(reply) - 1))
+        if mutation == "cut":
+            reply = reply[:at]
+        elif mutation == "flip":
+            reply = reply[:at] + bytes([reply[at] ^ draw(st.integers(1, 255))]) + reply[at + 1 :]
+        else:
+            reply = reply[:at] + draw(st.binary(min_size=1, max_size=8)) + reply[at:]
+    return reply
+
+
+async def _hostile_exchange(reply: bytes, then_close: bool) -> None:
+    answered = 0
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal answered
+        with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError):
+            while True:
+                await read_request(reader)
+                answered += 1
+                if answered > 1:
+                    writer.write(OK)
+                    continue
+                writer.write(reply)
+                await writer.drain()
+                if then_close:
+                    break
+        writer.close()
+
+    async with raw_server(serve) as base, transport(limit=1) as sender:
+        try:
+            # The bound only keeps a hang from stalling the run: a hang fails the test.
+            response = await asyncio.wait_for(
+                sender.send(post(base, timeout=Timeout(total=0.5))), 30
+            )
+            assert isinstance(response.status, int)
+        except TransportError:
+            pass
+        assert_accounted(sender)
+        # A well-formed exchange afterwards, on the same origin under a limit of one: a
+        # connection miscounted, or one reused with the hostile reply's bytes, shows here.
+        response = await asyncio.wait_for(sender.send(post(base, timeout=Timeout(total=30))), 60)
+        assert (response.status, response.body) == (200, b"{}")
+        assert_accounted(sender)
+
+
+def assert_accounted(sender: HttptoolsTransport) -> None:
+    """With no request in flight, every connection counted open is idle in the pool."""
+    idle = [conn for conns in sender._idle.values() for conn in conns]
+    assert sender._open == len(idle)
+    assert all(not conn.closed for conn in idle)
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@given(reply=hostile_replies(), then_close=st.booleans())
+def test_any_reply_ends_in_a_response_or_a_transport_error(reply: bytes, then_close: bool) -> None:
+    asyncio.run(_hostile_exchange(reply, then_close))
