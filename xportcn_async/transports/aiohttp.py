@@ -81,6 +81,7 @@ class AiohttpTransport:
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None:
+            _keep_read_buffers_off_mmap()
             connector = aiohttp.TCPConnector(limit=self._limit, limit_per_host=0)
             # Our own User-Agent rather than none: skipping aiohttp's banner with
             # ``skip_auto_headers`` sends aiohttp down a slower path for every request.
@@ -182,6 +183,25 @@ class AiohttpTransport:
         if self._session is not None and self._owns_session:
             await self._session.close()
         self._session = None
+
+
+_read_buffers_kept_off_mmap = False
+
+
+def _keep_read_buffers_off_mmap() -> None:
+    """Once per process: allocate and free one 1 MiB block.
+
+    asyncio reads each socket into a fresh 256 KiB buffer, shrunk to what arrived. While
+    glibc's malloc is at its default mmap threshold (128 KiB), each such buffer is an mmap,
+    an mremap and a munmap: about 15 µs of kernel time per response (measured: 20,000
+    bookings, 20,000 of each call; none after this). Freeing one block above the threshold
+    raises it for the process, as glibc does after any large free, so those buffers come
+    from the heap instead. Elsewhere this is one short-lived allocation and nothing else."""
+    global _read_buffers_kept_off_mmap
+    if not _read_buffers_kept_off_mmap:
+        _read_buffers_kept_off_mmap = True
+        block = bytes(1 << 20)
+        del block
 
 
 def _error(exc: BaseException, request: Request) -> TransportError:
