@@ -549,6 +549,7 @@ def test_no_unclosed_session_warnings(
         ("https://x.test/api?timestamp=1&sign=a b", False),
         ("https://x.test/api?sign=%41&timestamp=1", False),
         ("https://x.test/api?", False),
+        ("https://x.test/api#part?timestamp=1&sign=AB", False),
     ],
 )
 def test_the_url_handed_to_aiohttp_is_the_one_it_would_read(url: str, parsed_here: bool) -> None:

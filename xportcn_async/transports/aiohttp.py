@@ -144,7 +144,8 @@ class AiohttpTransport:
             if len(self._bases) >= _MAX_BASES:
                 self._bases.clear()
             as_read = yarl.URL(base)
-            parsed = self._bases[base] = as_read if str(as_read) == base else False
+            plain = str(as_read) == base and "#" not in base  # (a "?" after "#" is no query)
+            parsed = self._bases[base] = as_read if plain else False
         if parsed is False:
             return url
         if not mark:
