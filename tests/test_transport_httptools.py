@@ -29,6 +29,7 @@ from tests.test_transport_loopback import closed_port, full_backlog, raw_server,
 from xportcn_async import (
     BookingRequest,
     ConnectError,
+    ConnectionDroppedError,
     HttptoolsTransport,
     Request,
     RequestTimeoutError,
@@ -678,6 +679,36 @@ async def test_headers_that_never_end_are_cut_off_at_the_head_size_bound() -> No
 # -- review: bugs found by reading the transport ----------------------------------------------
 
 
+@contextlib.asynccontextmanager
+async def tidy_server(
+    handle: Callable[[asyncio.StreamReader, asyncio.StreamWriter], Any],
+    tls: ssl.SSLContext | None = None,
+) -> AsyncIterator[str]:
+    """A raw server whose connections are all closed (and seen closed) when it stops: one
+    left to the garbage collector warns in whichever test runs then."""
+    writers: list[asyncio.StreamWriter] = []
+
+    async def tracked(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writers.append(writer)
+        try:
+            await handle(reader, writer)
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(tracked, "127.0.0.1", 0, ssl=tls)
+    scheme = "https" if tls is not None else "http"
+    try:
+        yield f"{scheme}://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    finally:
+        server.close()
+        for writer in writers:
+            writer.close()
+        for writer in writers:
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+        await server.wait_closed()
+
+
 async def test_a_large_reply_over_tls_arrives_whole(authority: object) -> None:
     # asyncio's TLS protocol reads the records after the first into ``buffer[offset:]``: a
     # copy when the buffer is a bytearray, so those bytes were lost (and stale ones parsed).
@@ -693,16 +724,13 @@ async def test_a_large_reply_over_tls_arrives_whole(authority: object) -> None:
 
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     authority.issue_cert("127.0.0.1").configure_cert(context)  # type: ignore[attr-defined]
-    server = await asyncio.start_server(big, "127.0.0.1", 0, ssl=context)
-    base = f"https://127.0.0.1:{server.sockets[0].getsockname()[1]}"
-    try:
-        async with transport(ssl_context=trusting(authority)) as sender:
-            for _ in range(3):
-                response = await sender.send(post(base, timeout=Timeout(total=60)))
-                assert response.body == body
-    finally:
-        server.close()
-        await server.wait_closed()
+    async with (
+        tidy_server(big, tls=context) as base,
+        transport(ssl_context=trusting(authority)) as sender,
+    ):
+        for _ in range(3):
+            response = await sender.send(post(base, timeout=Timeout(total=60)))
+            assert response.body == body
 
 
 async def test_trailers_that_never_end_are_cut_off() -> None:
@@ -719,7 +747,7 @@ async def test_trailers_that_never_end_are_cut_off() -> None:
                 await writer.drain()
         writer.close()
 
-    async with raw_server(endless_trailers) as base, transport() as sender:
+    async with tidy_server(endless_trailers) as base, transport() as sender:
         with pytest.raises(ResponseTooLargeError, match="framing") as info:
             await sender.send(post(base, timeout=Timeout(total=60)))
     assert info.value.may_have_reached_server
@@ -758,7 +786,7 @@ async def test_a_connection_lost_before_the_request_is_written_was_never_sent(
 
     monkeypatched_once: list[bool] = []
     monkeypatch.setattr(loop, "create_connection", opened_then_lost)
-    async with raw_server(close_at_once) as base, transport(limit=1) as sender:
+    async with tidy_server(close_at_once) as base, transport(limit=1) as sender:
         with pytest.raises(ConnectError) as info:
             await sender.send(post(base, timeout=Timeout(total=10)))
         assert not info.value.may_have_reached_server
@@ -860,7 +888,7 @@ async def _hostile_exchange(reply: bytes, then_close: bool) -> None:
                     break
         writer.close()
 
-    async with raw_server(serve) as base, transport(limit=1) as sender:
+    async with tidy_server(serve) as base, transport(limit=1) as sender:
         try:
             # The bound only keeps a hang from stalling the run: a hang fails the test.
             response = await asyncio.wait_for(
@@ -888,3 +916,69 @@ def assert_accounted(sender: HttptoolsTransport) -> None:
 @given(reply=hostile_replies(), then_close=st.booleans())
 def test_any_reply_ends_in_a_response_or_a_transport_error(reply: bytes, then_close: bool) -> None:
     asyncio.run(_hostile_exchange(reply, then_close))
+
+
+async def test_a_request_waiting_for_a_slot_when_the_transport_closes_is_never_sent() -> None:
+    # It got the slot of a request that aclose() failed, then opened a connection after the
+    # transport had closed: sent after all, and left open (to wait out its timeout).
+    received: list[bytes] = []
+    first = asyncio.Event()
+
+    async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError):
+            head, _ = await read_request(reader)
+            received.append(head)
+            first.set()
+            await reader.read()  # never answers
+        writer.close()
+
+    async with tidy_server(hold) as base:
+        sender = HttptoolsTransport(limit=1)
+        in_flight = asyncio.create_task(sender.send(post(base, timeout=Timeout(total=10))))
+        await wait_for(first)
+        queued = asyncio.create_task(sender.send(post(base, timeout=Timeout(total=10))))
+        await asyncio.sleep(0)  # (it runs until it waits for the slot)
+        assert sender._slot_waiters
+        await sender.aclose()
+        with pytest.raises(ConnectionDroppedError):
+            await in_flight
+        with pytest.raises(TransportError) as info:
+            await queued
+        assert not info.value.may_have_reached_server
+        assert len(received) == 1 and not sender._live and sender._open == 0
+
+
+async def test_a_connection_opened_as_the_transport_closes_is_never_written_to(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # aclose() closes the connections it knows; one still opening then was used after all.
+    received: list[bytes] = []
+
+    async def record(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError):
+            received.append((await read_request(reader))[0])
+            writer.write(OK)
+        writer.close()
+
+    loop = asyncio.get_running_loop()
+    opened = loop.create_connection
+    connecting, closed = asyncio.Event(), asyncio.Event()
+
+    async def held_open(*args: Any, **kw: Any) -> Any:
+        connection = await opened(*args, **kw)
+        connecting.set()
+        await wait_for(closed)
+        return connection
+
+    monkeypatch.setattr(loop, "create_connection", held_open)
+    async with tidy_server(record) as base:
+        sender = HttptoolsTransport()
+        sending = asyncio.create_task(sender.send(post(base, timeout=Timeout(total=10))))
+        await wait_for(connecting)
+        await sender.aclose()
+        closed.set()
+        with pytest.raises(TransportError, match="closed before") as info:
+            await sending
+        assert not info.value.may_have_reached_server
+        assert sender._open == 0
+    assert received == []

@@ -668,6 +668,8 @@ class HttptoolsTransport:
         """A new connection, within ``Timeout.connect`` and what remains of the total.
         Every failure here happens before anything was written: never sent."""
         loop: Any = self._loop
+        if self._closed:  # (a request that waited for a slot as the transport closed)
+            raise self._closed_error()
         if self._open >= self._limit:
             self._evict_idle()
         self._open += 1
@@ -716,8 +718,18 @@ class HttptoolsTransport:
                 f"cannot connect to {origin(request.url)}",
                 underlying="the server closed the connection as it opened",
             )
+        if self._closed:  # closed while connecting: aclose() did not see this one
+            conn.close()
+            raise self._closed_error()
         self._live.add(conn)
         return conn
+
+    @staticmethod
+    def _closed_error() -> TransportError:
+        return TransportError(
+            "the transport was closed before this request was sent",
+            may_have_reached_server=False,
+        )
 
     def _abandon(self, conn: _Connection, opening: asyncio.Task[Any]) -> None:
         """Gives up a connection being opened: if it opens after all, it is closed."""
