@@ -938,7 +938,7 @@ async def test_a_request_waiting_for_a_slot_when_the_transport_closes_is_never_s
         await wait_for(first)
         queued = asyncio.create_task(sender.send(post(base, timeout=Timeout(total=10))))
         await asyncio.sleep(0)  # (it runs until it waits for the slot)
-        assert sender._slot_waiters
+        assert sender._slots._waiters
         await sender.aclose()
         with pytest.raises(ConnectionDroppedError):
             await in_flight

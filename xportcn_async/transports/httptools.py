@@ -15,7 +15,6 @@ that the package imports without it; creating one without it raises
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import re
 import ssl
@@ -26,6 +25,7 @@ from urllib.parse import urlsplit
 import yarl
 from multidict import CIMultiDict, CIMultiDictProxy
 
+from .._slots import Slots
 from .._version import __version__
 from ..errors import (
     ConfigurationError,
@@ -449,8 +449,7 @@ class HttptoolsTransport:
         self._ssl_context = ssl_context
         self._keepalive_timeout = keepalive_timeout
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._free_slots = self._limit
-        self._slot_waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+        self._slots = Slots(self._limit)
         self._read_buffer = bytearray(_READ_SIZE)
         self._read_view = memoryview(self._read_buffer)
         self._idle: dict[str, list[_Connection]] = {}  # by origin, most recently used last
@@ -474,37 +473,13 @@ class HttptoolsTransport:
                     "an HttptoolsTransport is bound to the event loop it first ran in"
                 )
             self._loop = loop
-        # A slot under ``limit`` (an asyncio.Semaphore, inlined: this is the hot path).
-        if self._free_slots and not self._slot_waiters:
-            self._free_slots -= 1
-        else:
-            await self._wait_for_slot(loop)
+        slots = self._slots  # a slot under ``limit``, taken before the clock starts
+        if not slots.take_nowait():
+            await slots.take()
         try:
             return await self._exchange(request)
         finally:
-            self._release_slot()
-
-    async def _wait_for_slot(self, loop: asyncio.AbstractEventLoop) -> None:
-        waiter: asyncio.Future[None] = loop.create_future()
-        self._slot_waiters.append(waiter)
-        try:
-            await waiter
-        except asyncio.CancelledError:
-            # A waiter cancelled in the queue stays there, skipped by the next release; one
-            # handed a slot as it was cancelled passes the slot on.
-            if not waiter.cancelled():
-                self._release_slot()
-            raise
-
-    def _release_slot(self) -> None:
-        """Hands the slot to the longest waiting request, or frees it."""
-        waiters = self._slot_waiters
-        while waiters:
-            waiter = waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(None)
-                return
-        self._free_slots += 1
+            slots.give()
 
     async def _exchange(self, request: Request) -> Response:
         loop: Any = self._loop
