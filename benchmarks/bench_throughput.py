@@ -39,9 +39,9 @@ from _common import (
 from sides import Side, parse_sides
 
 CPU_OVER_RAW_US = 40.0
-THROUGHPUT_SIDES = f"{DEFAULT_SIDES},sdk-aiohttp+orjson,sdk-reqwest"
+THROUGHPUT_SIDES = f"{DEFAULT_SIDES},sdk-aiohttp+orjson,sdk-httptools,sdk-reqwest"
 """The default sides (and so ``make bench``'s): besides the SDK on aiohttp, a ``book()`` loop
-and the raw loop, the SDK with orjson, and on the fast transport."""
+and the raw loop, the SDK with orjson, and on each fast transport."""
 
 
 def throughput_target(side: Side, concurrency: int) -> float | None:

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -37,11 +36,24 @@ ENV_JSON = "XPORTCN_JSON"
 Encode = Callable[[Any], bytes]
 Decode = Callable[[bytes], Any]
 
-# A float or a null where orjson writes a value: after ``:``, ``[``, ``,`` or at the start.
-# Inside a string it may match too, and then the standard library is asked for nothing.
-_FLOAT_OR_NULL = re.compile(rb"(?:^|(?<=[:\[,]))(?:null|-?\d+(?:\.\d+|(?:\.\d+)?[eE][-+]?\d+))")
+# The checks below search the bytes, some with every digit turned into "0" and "E" into "e"
+# (``bytes.translate``): about 3 µs for a booking, where the regular expressions they
+# replace took 25 µs, more than orjson saved. What they find inside a string too only costs
+# a fallback.
+_DIGITS_TO_ZERO = bytes.maketrans(b"123456789E", b"000000000e")
 # An integer orjson may not decode exactly (it turns those beyond 64 bits into floats).
-_LONG_NUMBER = re.compile(rb"\d{19}")
+_LONG_NUMBER = b"0" * 19
+
+
+def _may_differ(data: bytes) -> bool:
+    """Whether orjson's encoding ``data`` may differ from the standard library's: it holds a
+    ``null`` (orjson writes NaN and the infinities so), or a float written with an exponent
+    or below 0.0001 (``1e-7`` and ``0.00001`` for ``1e-07`` and ``1e-05``). Every other
+    finite float they write alike (the shortest round-trip digits), which the tests check
+    over random floats of every magnitude."""
+    if b"null" in data or b"0.0000" in data:
+        return True
+    return b"0e" in data.translate(_DIGITS_TO_ZERO)
 
 
 # What ``json.dumps(value, ensure_ascii=False, separators=(",", ":"))`` does, with the encoder
@@ -88,12 +100,12 @@ def _orjson_codec() -> tuple[Encode, Decode | None]:
             data = orjson_dumps(value, default=_refuse_subclass, option=option)
         except (TypeError, ValueError, RecursionError):
             return stdlib_dumps(value)
-        if _FLOAT_OR_NULL.search(data):
+        if _may_differ(data):
             return stdlib_dumps(value)
         return data
 
     def loads(data: bytes) -> Any:
-        if _LONG_NUMBER.search(data):
+        if _LONG_NUMBER in data.translate(_DIGITS_TO_ZERO):
             raise ValueError("left to the standard library")
         return orjson_loads(data)
 
