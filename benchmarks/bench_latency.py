@@ -17,7 +17,8 @@ interleaved as in benchmark 1.
 
 Target (issue 10): ``book_many`` at least 95 % of the bound at concurrency 100 and 50 ms.
 
-    python benchmarks/bench_latency.py [--sides sdk-aiohttp,raw-aiohttp] [--bookings 10000]
+    python benchmarks/bench_latency.py [--sides sdk-aiohttp,sdk-httptools,raw-aiohttp]
+        [--bookings 10000]
         [--concurrency 100] [--latency 0.05] [--repeats 3] [--e2e-repeats 3]
         [--ladder 25 50 100 150 ... 1200] [--no-search] [--smoke]
 """
@@ -84,7 +85,7 @@ def shares(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sides", default=f"sdk-aiohttp,{BASELINE_SIDE}")
+    parser.add_argument("--sides", default=f"sdk-aiohttp,sdk-httptools,{BASELINE_SIDE}")
     parser.add_argument("--bookings", type=int, default=10_000, help="timed, per run")
     parser.add_argument("--concurrency", type=int, default=100)
     parser.add_argument("--latency", type=float, default=0.05, help="seconds per request")
