@@ -14,7 +14,7 @@ from xportcn_async._slots import Slots
 
 
 def test_size_must_be_positive() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"^size must be at least 1$"):
         Slots(0)
 
 
