@@ -752,7 +752,10 @@ async def test_a_journal_object_serves_several_runs_and_always_matches_its_file(
                     items, journal=journal, concurrency=1, ordered=True
                 ) as run,
             ):
-                passes.append([o.status async for o in run])
+                outcomes = [o async for o in run]
+            passes.append([o.status for o in outcomes])
+            # a skipped booking's outcome still carries its booking, like every other one
+            assert [o.item for o in outcomes] == items
         in_memory = {i.key: attrs.asdict(journal.previous(i.key)) for i in items}  # type: ignore[arg-type]
     finally:
         journal.close()
