@@ -654,28 +654,6 @@ async def test_book_many_with_server_faults_never_books_twice() -> None:
     assert max(per_order.values()) == 1
 
 
-async def test_headers_that_never_end_are_cut_off_at_the_head_size_bound() -> None:
-    # llhttp bounds no header section: a server that never ends its headers would otherwise
-    # have them grow in memory until the timeout. Here up to 100,000 headers of 100 bytes
-    # (10 MB), sent as they are made, until the client goes away: cut off past 64 KiB.
-    async def endless_headers(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await read_request(reader)
-        writer.write(b"HTTP/1.1 200 OK\r\n")
-        with contextlib.suppress(ConnectionError):
-            for n in range(100_000):
-                if writer.transport.is_closing() or reader.at_eof():
-                    break
-                writer.write(b"x-junk-%05d: " % n + b"a" * 84 + b"\r\n")
-                await writer.drain()
-        writer.close()
-
-    async with raw_server(endless_headers) as base, transport() as sender:
-        with pytest.raises(ResponseTooLargeError, match="did not end its headers") as info:
-            await sender.send(post(base, timeout=Timeout(total=60)))
-    assert info.value.may_have_reached_server
-    assert info.value.limit == 64 * 1024
-
-
 # -- review: bugs found by reading the transport ----------------------------------------------
 
 
@@ -733,22 +711,38 @@ async def test_a_large_reply_over_tls_arrives_whole(authority: object) -> None:
             assert response.body == body
 
 
-async def test_trailers_that_never_end_are_cut_off() -> None:
-    # After a chunked body, trailers are header lines again, which httptools keeps in memory
-    # (and llhttp bounds none): a server sending them without end grew them until the timeout.
-    async def endless_trailers(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+@pytest.mark.parametrize(
+    ("opening", "name", "refusal"),
+    [
+        # llhttp bounds no header section: headers without end grew until the timeout.
+        (b"HTTP/1.1 200 OK\r\n", b"x-junk", "did not end its headers"),
+        # After a chunked body, trailers are header lines again, kept by httptools.
+        (
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n",
+            b"x-trailer",
+            "framing",
+        ),
+    ],
+    ids=["headers", "trailers"],
+)
+async def test_header_lines_that_never_end_are_cut_off(
+    opening: bytes, name: bytes, refusal: str
+) -> None:
+    # Up to 100,000 lines of 100 bytes (10 MB), sent as they are made, until the client goes
+    # away: cut off past 64 KiB, long before the timeout.
+    async def endless(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await read_request(reader)
-        writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n")
+        writer.write(opening)
         with contextlib.suppress(ConnectionError):
             for n in range(100_000):
                 if writer.transport.is_closing() or reader.at_eof():
                     break
-                writer.write(b"x-trailer-%05d: " % n + b"a" * 84 + b"\r\n")
+                writer.write(b"%s-%05d: " % (name, n) + b"a" * 84 + b"\r\n")
                 await writer.drain()
         writer.close()
 
-    async with tidy_server(endless_trailers) as base, transport() as sender:
-        with pytest.raises(ResponseTooLargeError, match="framing") as info:
+    async with tidy_server(endless) as base, transport() as sender:
+        with pytest.raises(ResponseTooLargeError, match=refusal) as info:
             await sender.send(post(base, timeout=Timeout(total=60)))
     assert info.value.may_have_reached_server
 

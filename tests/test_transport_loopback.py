@@ -14,7 +14,6 @@ import contextlib
 import gzip
 import json
 import os
-import platform
 import re
 import socket
 import subprocess
@@ -955,41 +954,3 @@ def test_a_program_that_exits_right_after_closing_the_reqwest_transport_exits_cl
 
 
 # -- the allocator ------------------------------------------------------------------------------
-
-_READ_BUFFER_PROBE = """
-import asyncio
-from xportcn_async import AiohttpTransport
-
-def read_buffer_on_the_heap():
-    # Like asyncio's socket read: a 256 KiB buffer. Is it in the heap, or mapped on its own?
-    buffer = b"x" * (256 * 1024)
-    for line in open("/proc/self/maps"):
-        if line.rstrip().endswith("[heap]"):
-            start, end = (int(x, 16) for x in line.split()[0].split("-"))
-            return start <= id(buffer) < end
-    return False
-
-async def main():
-    transport = AiohttpTransport()
-    transport._get_session()  # what the first request does
-    print(read_buffer_on_the_heap())
-    await transport.aclose()
-
-asyncio.run(main())
-"""
-
-
-@pytest.mark.skipif(
-    not (sys.platform == "linux" and platform.libc_ver()[0] == "glibc"),
-    reason="glibc's mmap threshold, read through /proc/self/maps",
-)
-def test_aiohttp_socket_read_buffers_come_from_the_heap_not_from_mmap() -> None:
-    """asyncio reads each response into a fresh 256 KiB buffer; at glibc's default mmap
-    threshold that is an mmap, mremap and munmap per response. Once the transport has built
-    its session, such a buffer comes from the heap."""
-    result = subprocess.run(
-        [sys.executable, "-c", _READ_BUFFER_PROBE], capture_output=True, text=True, check=True
-    )
-    # (Whether it did before depends on what the process freed so far: in a benchmark run it
-    # did not, and every response cost an mmap, an mremap and a munmap.)
-    assert result.stdout.split() == ["True"]
