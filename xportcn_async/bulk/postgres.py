@@ -411,6 +411,11 @@ class PostgresJournal:
                 if holder is not None and holder != key:
                     return Claim(kind=ClaimKind.DUPLICATE)
                 continue
+            except asyncpg.DeadlockDetectedError:
+                # Two workers inserting the same booking at once meet on both unique indexes
+                # (the key and the upstream order); PostgreSQL aborts one statement, which
+                # wrote nothing: claim again.
+                continue
             if row is not None:
                 return Claim(
                     kind=ClaimKind.BOOK, render_id=row["render_id"] if row["in_doubt"] else None
